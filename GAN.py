@@ -1,0 +1,364 @@
+"""The vanilla GAN of the framework the article builds on (infoGAN's MNIST nets), with its training loop."""
+import csv
+import glob
+import os
+import signal
+import time
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from ops import bn, conv2d, deconv2d, linear, lrelu
+from utils import UserError, plot_curves, save_gif, save_grid, to_uint8
+
+tf1 = tf.compat.v1
+
+IMAGE_SHAPE = (28, 28, 1)
+GRID_SIZE = 64  # 8x8 sample grid
+SAMPLE_CHUNK = 1000  # images per session.run when sampling
+# Independent random streams derived from the seed.
+STREAM_SHUFFLE, STREAM_Z, STREAM_FIXED_Z = 1, 2, 3
+TRAIN_LOG_FIELDS = ["step", "epoch", "d_loss", "g_loss", "gamma_g", "gamma_d", "seconds"]
+STEP_LOG_FIELDS = ["step", "d_loss", "g_loss", "gamma_g", "gamma_d"]
+
+
+class Interrupted(Exception):
+    """Training stopped by a signal after saving; carries the exit status."""
+
+    def __init__(self, exit_status, step):
+        super().__init__(f"stopped at step {step}")
+        self.exit_status, self.step = exit_status, step
+
+
+class GAN:
+    """Vanilla GAN.
+
+    G: z(62)-FC1024_BR-FC7x7x128_BR-(64)4dc2s_BR-(1)4dc2s_S
+    D: (64)4c2s_L-(128)4c2s_BL-FC1024_BL-FC1
+    """
+    model_name = "GAN"
+
+    def __init__(self, sess, args, images=None):
+        self.sess = sess
+        self.args = args
+        self.dataset_name = args.dataset
+        self.batch_size = args.batch_size
+        self.z_dim = args.z_dim
+        self.epoch = args.epoch
+        self.seed = args.seed
+        self.data_X = images  # uint8 [N, 28, 28, 1]; None when only sampling
+        if images is not None:
+            if self.batch_size > len(images):
+                raise UserError(f"--batch_size {self.batch_size} is larger than the dataset ({len(images)} images)")
+            self.num_batches = len(images) // self.batch_size  # the last incomplete batch is dropped
+
+    # ------------------------------------------------------------ nets
+
+    def feature_block(self, net, is_training, reuse):
+        """The 7x7x128 feature map both nets pass through; plain GAN leaves it alone."""
+        return net
+
+    def generator(self, z, is_training=True, reuse=False):
+        """z [B, z_dim] -> images [B, 28, 28, 1] in [0, 1]."""
+        with tf1.variable_scope("generator", reuse=reuse):
+            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1"), is_training, scope="g_bn1"))
+            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2"), is_training, scope="g_bn2"))
+            net = tf.reshape(net, [-1, 7, 7, 128])  # [B, 7, 7, 128]
+            net = self.feature_block(net, is_training, reuse)
+            net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3"),
+                                is_training, scope="g_bn3"))
+            return tf.nn.sigmoid(deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4"))
+
+    def discriminator(self, x, is_training=True, reuse=False):
+        """images [B, 28, 28, 1] -> (probability, logit) of being real, each [B, 1]."""
+        with tf1.variable_scope("discriminator", reuse=reuse):
+            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1"))
+            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2"), is_training, scope="d_bn2"))
+            net = self.feature_block(net, is_training, reuse)
+            net = tf.reshape(net, [-1, 7 * 7 * 128])  # [B, 6272]
+            net = lrelu(bn(linear(net, 1024, scope="d_fc3"), is_training, scope="d_bn3"))
+            out_logit = linear(net, 1, scope="d_fc4")
+            return tf.nn.sigmoid(out_logit), out_logit
+
+    # ------------------------------------------------------------ graph
+
+    def build_model(self):
+        """Losses, optimisers, sampler, summaries and saver."""
+        args = self.args
+        tf1.set_random_seed(self.seed)
+        self.inputs = tf1.placeholder(tf.float32, [None, *IMAGE_SHAPE], name="real_images")
+        self.z = tf1.placeholder(tf.float32, [None, self.z_dim], name="z")
+
+        G = self.generator(self.z, is_training=True, reuse=False)
+        _, D_real_logits = self.discriminator(self.inputs, is_training=True, reuse=False)
+        _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
+
+        def sigmoid_ce(logits, target):
+            return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+                logits=logits, labels=tf.fill(tf.shape(logits), target)))
+
+        self.d_loss_real = sigmoid_ce(D_real_logits, 1.0)
+        self.d_loss_fake = sigmoid_ce(D_fake_logits, 0.0)
+        self.d_loss = self.d_loss_real + self.d_loss_fake
+        self.g_loss = sigmoid_ce(D_fake_logits, 1.0)  # non-saturating
+
+        # Split by top-level scope: D's attention block has a variable called g_conv.
+        self.d_vars = tf1.trainable_variables(scope="discriminator/")
+        self.g_vars = tf1.trainable_variables(scope="generator/")
+        self.gammas = {net: v for net in ("generator", "discriminator")
+                       for v in tf1.trainable_variables(scope=net + "/") if v.op.name.endswith("attention/gamma")}
+
+        self.global_step = tf1.train.get_or_create_global_step()
+        self.d_optim = tf1.train.AdamOptimizer(args.learning_rate, beta1=args.beta1) \
+            .minimize(self.d_loss, var_list=self.d_vars)
+        self.g_optim = tf1.train.AdamOptimizer(args.learning_rate * args.g_lr_ratio, beta1=args.beta1) \
+            .minimize(self.g_loss, var_list=self.g_vars, global_step=self.global_step)
+
+        self.fake_images = self.generator(self.z, is_training=False, reuse=True)
+
+        self.d_sum = tf1.summary.merge([tf1.summary.scalar("d_loss", self.d_loss),
+                                        tf1.summary.scalar("d_loss_real", self.d_loss_real),
+                                        tf1.summary.scalar("d_loss_fake", self.d_loss_fake)])
+        self.g_sum = tf1.summary.merge([tf1.summary.scalar("g_loss", self.g_loss)] +
+                                       [tf1.summary.scalar("gamma_" + net, v[0]) for net, v in self.gammas.items()])
+        self.grid_ph = tf1.placeholder(tf.uint8, [1, None, None, 1], name="sample_grid")
+        self.grid_sum = tf1.summary.image("samples", self.grid_ph)
+
+        self.saver = tf1.train.Saver(max_to_keep=3)
+
+    # ------------------------------------------------------------ paths and randomness
+
+    @property
+    def model_dir(self):
+        """The framework's {gan_type}_{dataset}_{batch_size}_{z_dim}, plus _seed{N} off the default seed."""
+        name = f"{self.model_name}_{self.dataset_name}_{self.batch_size}_{self.z_dim}"
+        return name if self.seed == 0 else f"{name}_seed{self.seed}"
+
+    def out_dir(self, kind):
+        """checkpoint/, results/ or logs/ folder of this model_dir, created on demand."""
+        root = {"checkpoint": self.args.checkpoint_dir, "result": self.args.result_dir, "log": self.args.log_dir}[kind]
+        path = os.path.join(root, self.model_dir)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def batch_z(self, step):
+        """The z of a training step: the same for a given seed and step, whether or not the run resumed."""
+        rng = np.random.default_rng([self.seed, STREAM_Z, step])
+        return rng.uniform(-1, 1, (self.batch_size, self.z_dim)).astype(np.float32)
+
+    def epoch_order(self, epoch):
+        """The data order of an epoch, reshuffled each epoch from the seed."""
+        return np.random.default_rng([self.seed, STREAM_SHUFFLE, epoch]).permutation(len(self.data_X))
+
+    def fixed_z(self):
+        """The z of the per-epoch grids: identical across epochs and across GAN and SAGAN at one seed."""
+        rng = np.random.default_rng([self.seed, STREAM_FIXED_Z])
+        return rng.uniform(-1, 1, (GRID_SIZE, self.z_dim)).astype(np.float32)
+
+    # ------------------------------------------------------------ training
+
+    def gamma_values(self):
+        """{'gamma_g': float, 'gamma_d': float} for the attention blocks there are."""
+        values = self.sess.run({net: v[0] for net, v in self.gammas.items()})
+        return {"gamma_" + net[0]: float(value) for net, value in values.items()}
+
+    def train(self, stop_after_steps=None, log=print):
+        """Train to the last epoch, resuming from the latest checkpoint; Ctrl-C or SIGTERM saves and stops."""
+        args = self.args
+        self.sess.run(tf1.global_variables_initializer())
+        step = self.load(log)
+        if step is None:
+            step = 0
+            log(f"{self.model_name}: starting from scratch in {self.out_dir('checkpoint')}")
+        else:
+            log(f"{self.model_name}: resuming from step {step}")
+        result_dir = self.out_dir("result")
+        train_log = os.path.join(result_dir, "train_log.csv")
+        step_log = os.path.join(result_dir, "steps.csv")
+        for path, fields in ((train_log, TRAIN_LOG_FIELDS), (step_log, STEP_LOG_FIELDS)):
+            truncate_csv(path, fields, step)  # rows past the checkpoint are redone
+        writer = tf1.summary.FileWriter(self.out_dir("log"), self.sess.graph if step == 0 else None)
+
+        stop = {"signal": None}
+
+        def request_stop(signum, _frame):
+            if stop["signal"] is not None:  # a second signal: stop at once
+                raise KeyboardInterrupt
+            stop["signal"] = signum
+        old_handlers = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+
+        start_epoch, start_batch = divmod(step, self.num_batches)
+        steps_this_run = 0
+        try:
+            for epoch in range(start_epoch, self.epoch):
+                order = self.epoch_order(epoch)
+                started = time.time()
+                totals = np.zeros(2)
+                bar = tqdm(range(start_batch, self.num_batches), initial=start_batch, total=self.num_batches,
+                           desc=f"{self.model_name} epoch {epoch + 1}/{self.epoch}", unit="batch",
+                           dynamic_ncols=True, mininterval=1.0)
+                for idx in bar:
+                    batch = self.data_X[order[idx * self.batch_size:(idx + 1) * self.batch_size]]
+                    batch = batch.astype(np.float32) / 255.0
+                    z = self.batch_z(step)
+                    log_now = (step + 1) % args.log_every == 0
+                    d_fetch = [self.d_optim, self.d_loss] + ([self.d_sum] if log_now else [])
+                    d_out = self.sess.run(d_fetch, {self.inputs: batch, self.z: z})
+                    g_fetch = [self.g_optim, self.g_loss] + ([self.g_sum] if log_now else [])
+                    g_out = self.sess.run(g_fetch, {self.z: z})
+                    step += 1
+                    steps_this_run += 1
+                    totals += (d_out[1], g_out[1])
+                    if log_now:
+                        writer.add_summary(d_out[2], step)
+                        writer.add_summary(g_out[2], step)
+                        gammas = self.gamma_values()
+                        append_csv(step_log, STEP_LOG_FIELDS,
+                                   dict(step=step, d_loss=d_out[1], g_loss=g_out[1], **gammas))
+                        bar.set_postfix(d_loss=f"{d_out[1]:.3f}", g_loss=f"{g_out[1]:.3f}",
+                                        **{k: f"{v:.4f}" for k, v in gammas.items()})
+                    stopping = stop["signal"] is not None or steps_this_run == stop_after_steps
+                    if idx + 1 < self.num_batches and (stopping or step % args.save_every == 0):
+                        self.save(step)
+                    if stopping:
+                        break
+                bar.close()
+                if step == (epoch + 1) * self.num_batches:
+                    # Outputs first, checkpoint last: a run killed in between redoes them on resume.
+                    done = self.num_batches - start_batch
+                    append_csv(train_log, TRAIN_LOG_FIELDS,
+                               dict(step=step, epoch=epoch + 1, d_loss=totals[0] / done, g_loss=totals[1] / done,
+                                    seconds=round(time.time() - started, 2), **self.gamma_values()))
+                    self.visualize_results(epoch + 1, writer)
+                    self.plot_losses()
+                    self.save(step)
+                if stop["signal"] is not None or steps_this_run == stop_after_steps:
+                    break
+                start_batch = 0
+        finally:
+            for s, handler in old_handlers.items():
+                signal.signal(s, handler)
+            writer.close()
+        if stop["signal"] is not None:
+            log(f"{self.model_name}: stopped by signal {stop['signal']} at step {step}; "
+                f"checkpoint saved in {self.out_dir('checkpoint')}; run the same command to resume")
+            raise Interrupted(128 + stop["signal"], step)
+        log(f"{self.model_name}: at step {step}, epoch {min(step // self.num_batches, self.epoch)}/{self.epoch}; "
+            f"results in {result_dir}")
+        return step
+
+    # ------------------------------------------------------------ outputs
+
+    def generate(self, num_samples):
+        """num_samples generated images as uint8 [N, 28, 28, 1], z drawn from the seed."""
+        rng = np.random.default_rng([self.seed, STREAM_FIXED_Z, num_samples])
+        chunks = []
+        for start in range(0, num_samples, SAMPLE_CHUNK):
+            n = min(SAMPLE_CHUNK, num_samples - start)
+            z = rng.uniform(-1, 1, (n, self.z_dim)).astype(np.float32)
+            chunks.append(to_uint8(self.sess.run(self.fake_images, {self.z: z})))
+        return np.concatenate(chunks)
+
+    def visualize_results(self, epoch, writer=None):
+        """The epoch's 8x8 grid from the fixed z, the GIF over epochs, and the TensorBoard image."""
+        result_dir = self.out_dir("result")
+        images = to_uint8(self.sess.run(self.fake_images, {self.z: self.fixed_z()}))
+        path = os.path.join(result_dir, f"epoch_{epoch:03d}.png")
+        save_grid(images, path)
+        save_gif(sorted(glob.glob(os.path.join(result_dir, "epoch_*.png"))),
+                 os.path.join(result_dir, "epochs.gif"))
+        if writer is not None:
+            from utils import image_grid
+            grid = image_grid(images)[np.newaxis, :, :, np.newaxis]
+            writer.add_summary(self.sess.run(self.grid_sum, {self.grid_ph: grid}), epoch * self.num_batches)
+
+    def plot_losses(self):
+        """losses.png from steps.csv."""
+        result_dir = self.out_dir("result")
+        rows = read_csv(os.path.join(result_dir, "steps.csv"))
+        if rows:
+            steps = [int(r["step"]) for r in rows]
+            plot_curves({name: (steps, [float(r[name]) for r in rows]) for name in ("d_loss", "g_loss")},
+                        os.path.join(result_dir, "losses.png"), f"{self.model_dir} losses")
+
+    def sample(self, num_samples, log=print):
+        """Restore the latest checkpoint and write samples.npy and samples.png."""
+        if self.load(log) is None:
+            raise UserError(f"no checkpoint in {os.path.join(self.args.checkpoint_dir, self.model_dir)}: "
+                            f"train first with --phase train")
+        images = self.generate(num_samples)
+        result_dir = self.out_dir("result")
+        np.save(os.path.join(result_dir, "samples.npy"), images)
+        save_grid(images[:GRID_SIZE], os.path.join(result_dir, "samples.png"))
+        log(f"wrote {num_samples} samples to {os.path.join(result_dir, 'samples.npy')}")
+        return images
+
+    # ------------------------------------------------------------ checkpoints
+
+    def save(self, step):
+        """Write a checkpoint of every variable, optimiser state included."""
+        self.saver.save(self.sess, os.path.join(self.out_dir("checkpoint"), self.model_name + ".model"),
+                        global_step=step)
+
+    def load(self, log=print):
+        """Restore the latest checkpoint; returns its step, or None if there is none."""
+        checkpoint_dir = os.path.join(self.args.checkpoint_dir, self.model_dir)
+        state = tf1.train.get_checkpoint_state(checkpoint_dir) if os.path.isdir(checkpoint_dir) else None
+        if state is None or not state.model_checkpoint_path:
+            return None
+        path = state.model_checkpoint_path
+        if not os.path.isabs(path):
+            path = os.path.join(checkpoint_dir, path)
+        self.check_compatible(path)
+        self.saver.restore(self.sess, path)
+        step = int(self.sess.run(self.global_step))
+        log(f"restored {path} (step {step})")
+        return step
+
+    def check_compatible(self, path):
+        """Raise a UserError when the checkpoint's variables are not this model's."""
+        try:
+            stored = dict(tf1.train.list_variables(path))
+        except Exception as e:
+            raise UserError(f"checkpoint {path} cannot be read ({type(e).__name__})") from None
+        ours = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
+        missing = sorted(set(ours) - set(stored))
+        mismatched = sorted(n for n in set(ours) & set(stored) if list(stored[n]) != ours[n])
+        if missing or mismatched or set(stored) - set(ours):
+            detail = (f"missing {missing[0]}" if missing else
+                      f"{mismatched[0]} has shape {stored[mismatched[0]]}, expected {ours[mismatched[0]]}"
+                      if mismatched else f"it has extra variable {sorted(set(stored) - set(ours))[0]}")
+            raise UserError(f"checkpoint {path} was written by another model ({detail}); "
+                            f"check --gan_type and --z_dim, or use another --checkpoint_dir")
+
+
+def read_csv(path):
+    """Rows of a CSV file as dicts; [] when it does not exist."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def append_csv(path, fields, row):
+    """Append one row, writing the header first when the file is new."""
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fields)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def truncate_csv(path, fields, step):
+    """Drop rows written after step (by a run that died before its next checkpoint)."""
+    rows = read_csv(path)
+    kept = [r for r in rows if int(r["step"]) <= step]
+    if len(kept) != len(rows):
+        tmp = path + ".tmp"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fields)
+            writer.writeheader()
+            writer.writerows(kept)
+        os.replace(tmp, path)

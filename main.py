@@ -1,0 +1,110 @@
+"""Command line: train, resume and sample the GAN and SAGAN of the article on MNIST or Fashion-MNIST."""
+import argparse
+import math
+import os
+import sys
+
+GAN_TYPES = ("GAN", "SAGAN")
+MAX_NUM_SAMPLES = 1_000_000  # 784 MB of uint8
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line, exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def bounded_int(low, high):
+    """argparse type: an integer in [low, high]."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not in [{low}, {high}]")
+        return value
+    return parse
+
+
+def bounded_float(low, high, low_open=True):
+    """argparse type: a finite float in (low, high] (or [low, high] with low_open=False)."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
+            raise argparse.ArgumentTypeError(f"{text} is not in {'(' if low_open else '['}{low}, {high}]")
+        return value
+    return parse
+
+
+def parse_args(argv=None):
+    """Parse and check the command line."""
+    p = OneLineParser(description="SAGAN and its vanilla GAN baseline, TensorFlow 1 style.",
+                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--gan_type", required=True, choices=GAN_TYPES, help="model to build")
+    p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"), help="dataset")
+    p.add_argument("--phase", default="train", choices=("train", "sample"),
+                   help="train (resuming from the latest checkpoint) or sample from it")
+    p.add_argument("--epoch", type=bounded_int(1, 100_000), default=20, help="epochs to train in all")
+    p.add_argument("--batch_size", type=bounded_int(1, 70_000), default=64, help="batch size")
+    p.add_argument("--z_dim", type=bounded_int(1, 10_000), default=62, help="dimension of z")
+    p.add_argument("--learning_rate", type=bounded_float(0.0, 1.0), default=2e-4, help="D's Adam learning rate")
+    p.add_argument("--g_lr_ratio", type=bounded_float(0.0, 1000.0), default=5.0,
+                   help="G's learning rate as a multiple of D's")
+    p.add_argument("--beta1", type=bounded_float(0.0, 0.999, low_open=False), default=0.5, help="Adam beta1")
+    p.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=0,
+                   help="seed of weights, data order and z; other than 0 it is added to model_dir")
+    p.add_argument("--save_every", type=bounded_int(1, 10**9), default=500, help="checkpoint every N steps")
+    p.add_argument("--log_every", type=bounded_int(1, 10**9), default=50,
+                   help="losses to steps.csv and TensorBoard every N steps")
+    p.add_argument("--stop_after_steps", type=bounded_int(1, 10**9), default=None,
+                   help="save and stop after N steps of this run; run again to continue")
+    p.add_argument("--num_samples", type=bounded_int(1, MAX_NUM_SAMPLES), default=64,
+                   help="images written by --phase sample")
+    p.add_argument("--checkpoint_dir", default="checkpoint", help="checkpoints go in <this>/<model_dir>")
+    p.add_argument("--result_dir", default="results", help="images and CSV logs go in <this>/<model_dir>")
+    p.add_argument("--log_dir", default="logs", help="TensorBoard logs go in <this>/<model_dir>")
+    p.add_argument("--data_dir", default="data", help="datasets live in <this>/<dataset>")
+    args = p.parse_args(argv)
+    for flag in ("checkpoint_dir", "result_dir", "log_dir", "data_dir"):
+        path = getattr(args, flag)
+        if os.path.exists(path) and not os.path.isdir(path):
+            p.error(f"--{flag} {path} exists and is not a folder")
+    return args
+
+
+def main(argv=None):
+    """Run the chosen phase; returns the exit status."""
+    args = parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+    from GAN import GAN, Interrupted
+    from SAGAN import SAGAN
+    from utils import UserError, load_dataset
+
+    tf1 = tf.compat.v1
+    tf1.disable_eager_execution()
+    model_class = {"GAN": GAN, "SAGAN": SAGAN}[args.gan_type]
+    try:
+        images = load_dataset(args.dataset, args.data_dir)[0] if args.phase == "train" else None
+        with tf.Graph().as_default(), tf1.Session() as sess:
+            model = model_class(sess, args, images)
+            model.build_model()
+            if args.phase == "train":
+                model.train(stop_after_steps=args.stop_after_steps)
+            else:
+                model.sample(args.num_samples)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Interrupted as e:
+        return e.exit_status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
