@@ -125,7 +125,7 @@ class GAN:
         self.grid_ph = tf1.placeholder(tf.uint8, [1, None, None, 1], name="sample_grid")
         self.grid_sum = tf1.summary.image("samples", self.grid_ph)
 
-        self.saver = tf1.train.Saver(max_to_keep=3)
+        self.saver = tf1.train.Saver(max_to_keep=3, save_relative_paths=True)  # the folder can move
 
     # ------------------------------------------------------------ paths and randomness
 
@@ -308,8 +308,6 @@ class GAN:
         if state is None or not state.model_checkpoint_path:
             return None
         path = state.model_checkpoint_path
-        if not os.path.isabs(path):
-            path = os.path.join(checkpoint_dir, path)
         self.check_compatible(path)
         self.saver.restore(self.sess, path)
         step = int(self.sess.run(self.global_step))

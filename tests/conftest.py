@@ -1,0 +1,62 @@
+"""Shared fixtures: a tiny synthetic IDX dataset and an in-process main()."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+
+tf.compat.v1.disable_eager_execution()
+
+import utils  # noqa: E402
+
+TINY_TRAIN, TINY_TEST = 40, 8  # 48 images: 6 batches of 8
+
+
+def write_tiny_dataset(folder, n_train=TINY_TRAIN, n_test=TINY_TEST, gz=False, seed=0):
+    """Write four small random IDX files (raw or .gz) into folder."""
+    import gzip
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        arrays = {"images-idx3-ubyte": rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+                  "labels-idx1-ubyte": rng.integers(0, 10, (n,), dtype=np.uint8)}
+        for kind, array in arrays.items():
+            path = os.path.join(folder, f"{prefix}-{kind}")
+            utils.write_idx(path, array)
+            if gz:
+                with open(path, "rb") as f, gzip.open(path + ".gz", "wb") as out:
+                    out.write(f.read())
+                os.remove(path)
+
+
+@pytest.fixture
+def no_known_hashes(monkeypatch):
+    """Let synthetic files stand in for the real datasets, whose hashes they cannot have."""
+    monkeypatch.setattr(utils, "KNOWN_SHA256", {})
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch, no_known_hashes):
+    """A folder with data/mnist holding the tiny dataset, as the current directory."""
+    write_tiny_dataset(str(tmp_path / "data" / "mnist"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def run_main():
+    """Call main.main(argv) in-process with small defaults; returns its exit status."""
+    import main
+
+    def run(*argv, **flags):
+        defaults = {"batch_size": 8, "log_every": 2, "epoch": 2}
+        defaults.update(flags)
+        args = [str(a) for a in argv] + [f"--{k}={v}" for k, v in defaults.items()]
+        return main.main(args)
+    return run

@@ -1,0 +1,126 @@
+"""ops.py: shapes, attention against numpy, batch norm in both modes."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import ops
+
+tf1 = tf.compat.v1
+
+
+@pytest.fixture
+def sess():
+    with tf.Graph().as_default(), tf1.Session() as session:
+        tf1.set_random_seed(1)
+        yield session
+
+
+def test_layer_shapes_follow_a_dynamic_batch(sess):
+    x = tf1.placeholder(tf.float32, [None, 28, 28, 1])
+    z = tf1.placeholder(tf.float32, [None, 62])
+    c = ops.conv2d(x, 64, 4, 4, 2, 2, name="c")
+    d = ops.deconv2d(c, [None, 28, 28, 3], 4, 4, 2, 2, name="d")
+    fc = ops.linear(z, 10, scope="fc")
+    flat = ops.hw_flatten(c)
+    assert c.shape.as_list() == [None, 14, 14, 64]
+    assert d.shape.as_list() == [None, 28, 28, 3]
+    assert flat.shape.as_list() == [None, 196, 64]
+    sess.run(tf1.global_variables_initializer())
+    for batch in (1, 5):
+        outs = sess.run([c, d, fc, flat], {x: np.zeros((batch, 28, 28, 1)), z: np.zeros((batch, 62))})
+        assert [o.shape for o in outs] == [(batch, 14, 14, 64), (batch, 28, 28, 3), (batch, 10), (batch, 196, 64)]
+
+
+def test_initialisers_match_the_framework(sess):
+    x = tf1.placeholder(tf.float32, [None, 8, 8, 64])
+    ops.conv2d(x, 256, 4, 4, 1, 1, name="c")
+    ops.linear(tf1.placeholder(tf.float32, [None, 512]), 512, scope="fc")
+    sess.run(tf1.global_variables_initializer())
+    values = {v.op.name: sess.run(v) for v in tf1.global_variables()}
+    assert np.abs(values["c/w"]).max() <= 2 * 0.02 + 1e-6  # truncated at two stddevs
+    assert 0.017 < values["c/w"].std() < 0.0183  # 0.88 stddev once truncated
+    assert 0.019 < values["fc/Matrix"].std() < 0.021
+    assert not values["c/biases"].any() and not values["fc/bias"].any()
+
+
+def test_lrelu_leaks_one_fifth(sess):
+    assert sess.run(ops.lrelu(tf.constant([-1.0, 2.0]))).tolist() == pytest.approx([-0.2, 2.0])
+
+
+def _conv_same(x, w, b):
+    """numpy 2-D convolution, stride 1, TF's SAME padding."""
+    k = w.shape[0]
+    pad = ((k - 1) // 2, k - 1 - (k - 1) // 2)
+    xp = np.pad(x, ((0, 0), pad, pad, (0, 0)))
+    height, width = x.shape[1:3]
+    out = np.zeros(x.shape[:3] + (w.shape[3],))
+    for i in range(height):
+        for j in range(width):
+            out[:, i, j] = np.einsum("bhwc,hwcd->bd", xp[:, i:i + k, j:j + k], w)
+    return out + b
+
+
+def _bn_train(x, beta, gamma, eps=1e-5):
+    mean, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+    return (x - mean) / np.sqrt(var + eps) * gamma + beta
+
+
+def test_attention_matches_numpy(sess):
+    x_value = np.random.default_rng(0).normal(size=(2, 4, 4, 16)).astype(np.float32)
+    x = tf.constant(x_value)
+    out = ops.attention(x, is_training=True, scope="attention")
+    (beta,) = tf1.get_collection(ops.ATTENTION_MAPS)
+    sess.run(tf1.global_variables_initializer())
+    gamma = tf1.global_variables("attention/gamma")[0]
+    sess.run(gamma.assign([0.7]))
+    # Perturb bn's beta and gamma so that they are exercised too.
+    for v in tf1.trainable_variables("attention/"):
+        if v.op.name.endswith("_bn/beta") or v.op.name.endswith("_bn/gamma"):
+            sess.run(v.assign(v + np.random.default_rng(1).normal(0, 0.1, v.shape.as_list())))
+    vals = {v.op.name.split("/", 1)[1]: sess.run(v) for v in tf1.global_variables("attention/")}
+    got_out, got_beta = sess.run([out, beta])
+
+    def branch(name):
+        conv = _conv_same(x_value, vals[f"{name}_conv/w"], vals[f"{name}_conv/biases"])
+        return np.maximum(_bn_train(conv, vals[f"{name}_bn/beta"], vals[f"{name}_bn/gamma"]), 0)
+    f, g, h = (branch(n).reshape(2, 16, -1) for n in "fgh")
+    assert f.shape == (2, 16, 2) and h.shape == (2, 16, 16)  # C//8 and C channels
+    s = g @ f.transpose(0, 2, 1)
+    expected_beta = np.exp(s - s.max(-1, keepdims=True))
+    expected_beta /= expected_beta.sum(-1, keepdims=True)
+    expected = x_value + 0.7 * (expected_beta @ h).reshape(x_value.shape)
+    np.testing.assert_allclose(got_beta, expected_beta, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got_out, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_attention_with_zero_gamma_is_identity_and_rows_sum_to_one(sess):
+    x_value = np.random.default_rng(2).normal(size=(3, 7, 7, 128)).astype(np.float32)
+    x = tf1.placeholder(tf.float32, [None, 7, 7, 128])
+    out = ops.attention(x, is_training=False, scope="attention")
+    (beta,) = tf1.get_collection(ops.ATTENTION_MAPS)
+    assert beta.name == "attention/beta:0"
+    sess.run(tf1.global_variables_initializer())
+    got_out, got_beta = sess.run([out, beta], {x: x_value})
+    np.testing.assert_array_equal(got_out, x_value)
+    assert got_beta.shape == (3, 49, 49)
+    np.testing.assert_allclose(got_beta.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_bn_uses_batch_statistics_and_updates_moving_averages_only_in_training(sess):
+    x = tf1.placeholder(tf.float32, [None, 3])
+    train_out = ops.bn(x, True, scope="bn")
+    test_out = ops.bn(x, False, scope="bn_test")  # separate variables: its averages stay at 0 and 1
+    with tf1.variable_scope("", reuse=True):
+        moving_mean = tf1.get_variable("bn/moving_mean")
+        moving_var = tf1.get_variable("bn/moving_variance")
+    trainable = {v.op.name for v in tf1.trainable_variables()}
+    assert {"bn/beta", "bn/gamma"} <= trainable and "bn/moving_mean" not in trainable
+    sess.run(tf1.global_variables_initializer())
+    data = np.random.default_rng(3).normal(5.0, 2.0, size=(256, 3)).astype(np.float32)
+    out = sess.run(train_out, {x: data})
+    np.testing.assert_allclose(out.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(out.std(0), 1, atol=1e-3)
+    mean, var = sess.run([moving_mean, moving_var])
+    np.testing.assert_allclose(mean, 0.1 * data.mean(0), rtol=1e-4)  # decay 0.9
+    np.testing.assert_allclose(var, 0.9 + 0.1 * data.var(0), rtol=1e-4)
+    np.testing.assert_allclose(sess.run(test_out, {x: data}), data / np.sqrt(1 + 1e-5), rtol=1e-5)
