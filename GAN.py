@@ -1,5 +1,6 @@
 """The vanilla GAN of the framework the article builds on (infoGAN's MNIST nets), with its training loop."""
 import csv
+import fcntl
 import glob
 import os
 import signal
@@ -29,6 +30,14 @@ class Interrupted(Exception):
     def __init__(self, exit_status, step):
         super().__init__(f"stopped at step {step}")
         self.exit_status, self.step = exit_status, step
+
+
+class CorruptCheckpoint(Exception):
+    """A checkpoint whose files are missing or unreadable."""
+
+
+class NonFinite(Exception):
+    """A loss or weight became NaN or inf; nothing was saved after the last finite checkpoint."""
 
 
 class GAN:
@@ -125,6 +134,7 @@ class GAN:
         self.grid_ph = tf1.placeholder(tf.uint8, [1, None, None, 1], name="sample_grid")
         self.grid_sum = tf1.summary.image("samples", self.grid_ph)
 
+        self.all_finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in tf1.trainable_variables()])
         self.saver = tf1.train.Saver(max_to_keep=3, save_relative_paths=True)  # the folder can move
 
     # ------------------------------------------------------------ paths and randomness
@@ -165,6 +175,16 @@ class GAN:
 
     def train(self, stop_after_steps=None, log=print):
         """Train to the last epoch, resuming from the latest checkpoint; Ctrl-C or SIGTERM saves and stops."""
+        folder = self.out_dir("checkpoint")
+        lock = acquire_lock(folder)
+        for partial in glob.glob(os.path.join(folder, "*.tempstate*")):
+            os.remove(partial)  # left by a process killed while saving; we hold the lock, nobody writes it
+        try:
+            return self._train(stop_after_steps, log)
+        finally:
+            lock.close()
+
+    def _train(self, stop_after_steps, log):
         args = self.args
         self.sess.run(tf1.global_variables_initializer())
         step = self.load(log)
@@ -209,6 +229,8 @@ class GAN:
                     g_out = self.sess.run(g_fetch, {self.z: z})
                     step += 1
                     steps_this_run += 1
+                    if not (np.isfinite(d_out[1]) and np.isfinite(g_out[1])):
+                        raise NonFinite(f"non-finite loss at step {step} (d_loss {d_out[1]}, g_loss {g_out[1]})")
                     totals += (d_out[1], g_out[1])
                     if log_now:
                         writer.add_summary(d_out[2], step)
@@ -297,29 +319,53 @@ class GAN:
     # ------------------------------------------------------------ checkpoints
 
     def save(self, step):
-        """Write a checkpoint of every variable, optimiser state included."""
-        self.saver.save(self.sess, os.path.join(self.out_dir("checkpoint"), self.model_name + ".model"),
-                        global_step=step)
+        """Write a checkpoint of every variable, optimiser state included, if every weight is finite."""
+        if not self.sess.run(self.all_finite):
+            raise NonFinite(f"non-finite weight at step {step}")
+        folder = self.out_dir("checkpoint")
+        try:
+            self.saver.save(self.sess, os.path.join(folder, self.model_name + ".model"), global_step=step)
+        except (OSError, tf.errors.OpError) as e:
+            reason = " ".join(str(getattr(e, "message", e)).split())
+            raise UserError(f"cannot write a checkpoint in {folder} ({reason}); free some space or fix its "
+                            f"permissions, then run again: the previous checkpoint is intact") from None
 
     def load(self, log=print):
-        """Restore the latest checkpoint; returns its step, or None if there is none."""
+        """Restore the newest complete checkpoint; returns its step, or None if there is none.
+
+        A newest checkpoint that is truncated or lacks a file is skipped for the one before it.
+        """
         checkpoint_dir = os.path.join(self.args.checkpoint_dir, self.model_dir)
         state = tf1.train.get_checkpoint_state(checkpoint_dir) if os.path.isdir(checkpoint_dir) else None
         if state is None or not state.model_checkpoint_path:
             return None
-        path = state.model_checkpoint_path
-        self.check_compatible(path)
-        self.saver.restore(self.sess, path)
-        step = int(self.sess.run(self.global_step))
-        log(f"restored {path} (step {step})")
-        return step
+        candidates = list(dict.fromkeys(reversed([*state.all_model_checkpoint_paths,
+                                                  state.model_checkpoint_path])))
+        for path in candidates:
+            try:
+                self.check_compatible(path)
+                self.saver.restore(self.sess, path)
+            except CorruptCheckpoint as e:
+                log(f"warning: {e}; trying the previous checkpoint")
+                continue
+            except (tf.errors.OpError, ValueError) as e:
+                log(f"warning: checkpoint {path} cannot be restored ({type(e).__name__}); "
+                    f"trying the previous checkpoint")
+                continue
+            step = int(self.sess.run(self.global_step))
+            # Let max_to_keep go on pruning the checkpoints of earlier runs.
+            self.saver.recover_last_checkpoints([p for p in state.all_model_checkpoint_paths if p != path] + [path])
+            log(f"restored {path} (step {step})")
+            return step
+        raise UserError(f"no complete checkpoint in {checkpoint_dir} (tried {len(candidates)}); nothing was "
+                        f"changed: move the folder away to start afresh")
 
     def check_compatible(self, path):
         """Raise a UserError when the checkpoint's variables are not this model's."""
         try:
             stored = dict(tf1.train.list_variables(path))
         except Exception as e:
-            raise UserError(f"checkpoint {path} cannot be read ({type(e).__name__})") from None
+            raise CorruptCheckpoint(f"checkpoint {path} cannot be read ({type(e).__name__})") from None
         ours = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
         missing = sorted(set(ours) - set(stored))
         mismatched = sorted(n for n in set(ours) & set(stored) if list(stored[n]) != ours[n])
@@ -329,6 +375,24 @@ class GAN:
                       if mismatched else f"it has extra variable {sorted(set(stored) - set(ours))[0]}")
             raise UserError(f"checkpoint {path} was written by another model ({detail}); "
                             f"check --gan_type and --z_dim, or use another --checkpoint_dir")
+
+
+def acquire_lock(folder):
+    """Lock folder/.lock for this process; the kernel releases it when the process ends, however it ends."""
+    handle = open(os.path.join(folder, ".lock"), "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "?"
+        handle.close()
+        raise UserError(f"another training process (pid {owner}) is using {folder}; "
+                        f"wait for it to finish or stop it") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
 
 
 def read_csv(path):

@@ -82,7 +82,7 @@ def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
-    from GAN import GAN, Interrupted
+    from GAN import GAN, Interrupted, NonFinite
     from SAGAN import SAGAN
     from utils import UserError, load_dataset
 
@@ -103,6 +103,9 @@ def main(argv=None):
         return 2
     except Interrupted as e:
         return e.exit_status
+    except NonFinite as e:
+        print(f"error: training stopped: {e}; the last finite checkpoint is kept", file=sys.stderr)
+        return 1
     return 0
 
 

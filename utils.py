@@ -1,6 +1,7 @@
 """Data (IDX files: read, check, fetch) and images (grids, GIF, loss curves)."""
 import gzip
 import hashlib
+import math
 import os
 import shutil
 import socket
@@ -80,7 +81,7 @@ def parse_idx(data, path, magic):
     if len(data) < header:
         raise UserError(f"{path}: truncated header")
     dims = struct.unpack(">" + "I" * ndim, data[4:header])
-    expected = header + int(np.prod(dims, dtype=np.int64))
+    expected = header + math.prod(dims)  # exact: a forged header cannot overflow it
     if len(data) != expected:
         raise UserError(f"{path}: size {len(data)} bytes does not match its header {dims} "
                         f"({expected} bytes); the file is truncated or wrong")
@@ -210,7 +211,7 @@ def fetch_dataset(dataset, folder, log=print):
             log(f"{dataset}: fetched from the {source_name} into {folder}")
             return
         except Exception as e:  # any failure falls through to the next source
-            failures.append(f"{source_name}: {str(e).strip() or type(e).__name__}")
+            failures.append(f"{source_name}: {' '.join(str(e).split()) or type(e).__name__}")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     raise UserError(f"could not fetch {dataset} ({'; '.join(failures)}); put the four files "

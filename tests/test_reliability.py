@@ -1,0 +1,155 @@
+"""Training survives kills, signals, NaNs, corrupt checkpoints, full disks and a second process."""
+import fcntl
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import GAN as gan_module
+from conftest import ROOT
+from test_end_to_end import checkpoint_step, folder_digest
+
+SCRIPT = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
+MODEL_DIR = "GAN_mnist_8_62"
+
+
+def start(*argv, **popen):
+    args = [sys.executable, SCRIPT, "--gan_type", "GAN", "--batch_size", "8", *map(str, argv)]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def latest_complete_step(folder):
+    """The step of the newest checkpoint, after reading every one of its tensors; None if there is none."""
+    path = tf.train.latest_checkpoint(folder)
+    if path is None:
+        return None
+    reader = tf.train.load_checkpoint(path)
+    for name in reader.get_variable_to_shape_map():
+        reader.get_tensor(name)
+    return int(reader.get_tensor("global_step"))
+
+
+def test_kill_9_at_random_moments_never_loses_the_latest_checkpoint(workdir):
+    rng = random.Random(1234)
+    folder = os.path.join("checkpoint", MODEL_DIR)
+    lock = os.path.join(folder, ".lock")
+    newest, kills, mid_save, deadline = None, 0, 0, time.time() + 170
+    while kills < 20 and time.time() < deadline:
+        process = start("--epoch", 1000, "--save_every", 1, "--log_every", 1)
+        while process.poll() is None and not (os.path.exists(lock) and open(lock).read() == str(process.pid)):
+            time.sleep(0.02)  # TensorFlow's start-up is not what is tested
+        # From the lock on: restoring, training steps and checkpoints written every step.
+        time.sleep(rng.uniform(0.0, 2.0))
+        process.kill()
+        out, _ = process.communicate()
+        kills += 1
+        mid_save += any("tempstate" in name for name in os.listdir(folder))
+        step = latest_complete_step(folder)
+        if newest is not None:
+            assert step is not None and step >= newest, f"kill {kills}: checkpoint went back to {step} from {newest}"
+            assert f"restored {os.path.join(folder, 'GAN.model')}-{newest} (step {newest})" in out, out
+        newest = step
+    assert kills == 20 and newest is not None and newest > 0
+    assert mid_save > 0, "no kill landed while a checkpoint was being written"
+    assert len([f for f in os.listdir(folder) if f.endswith(".index")]) <= 3  # max_to_keep holds across restarts
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_saves_and_says_how_to_resume(workdir, sig, status):
+    process = start("--epoch", 1000, "--save_every", 100000, "--log_every", 1)
+    for _ in range(600):  # wait for training steps, seen in steps.csv
+        time.sleep(0.1)
+        if os.path.exists(os.path.join("results", MODEL_DIR, "steps.csv")):
+            break
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == status, err
+    assert "run the same command to resume" in out
+    assert checkpoint_step(MODEL_DIR)[0] >= 1
+
+
+def test_nan_stops_training_and_keeps_the_last_finite_checkpoint(workdir, run_main, monkeypatch, capsys):
+    original = gan_module.GAN.batch_z
+
+    def poisoned(self, step):
+        z = original(self, step)
+        return z * np.nan if step == 3 else z
+    monkeypatch.setattr(gan_module.GAN, "batch_z", poisoned)
+    assert run_main("--gan_type", "GAN", "--save_every", 1) == 1
+    assert "non-finite loss at step 4" in capsys.readouterr().err
+    assert checkpoint_step(MODEL_DIR)[0] == 3
+    assert latest_complete_step(os.path.join("checkpoint", MODEL_DIR)) == 3
+
+
+def _three_checkpoints(run_main):
+    assert run_main("--gan_type", "GAN", "--save_every", 1, "--stop_after_steps", 3) == 0
+    return os.path.join("checkpoint", MODEL_DIR, "GAN.model-3")
+
+
+@pytest.mark.parametrize("damage", ["truncate data", "delete index"])
+def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one(workdir, run_main, capsys, damage):
+    prefix = _three_checkpoints(run_main)
+    if damage == "truncate data":
+        data = prefix + ".data-00000-of-00001"
+        os.truncate(data, os.path.getsize(data) // 2)
+    else:
+        os.remove(prefix + ".index")
+    capsys.readouterr()
+    assert run_main("--gan_type", "GAN", "--stop_after_steps", 1) == 0
+    out = capsys.readouterr().out
+    assert "warning: checkpoint" in out and "trying the previous checkpoint" in out
+    assert "restored checkpoint/GAN_mnist_8_62/GAN.model-2 (step 2)" in out
+
+
+def test_no_complete_checkpoint_is_an_error_that_changes_nothing(workdir, run_main, capsys):
+    _three_checkpoints(run_main)
+    folder = os.path.join("checkpoint", MODEL_DIR)
+    for name in os.listdir(folder):
+        if name.endswith(".index"):
+            os.remove(os.path.join(folder, name))
+    before = folder_digest("checkpoint"), folder_digest("results")
+    assert run_main("--gan_type", "GAN") == 2
+    assert run_main("--gan_type", "GAN", "--phase", "sample") == 2
+    assert "no complete checkpoint" in capsys.readouterr().err
+    assert (folder_digest("checkpoint"), folder_digest("results")) == before
+
+
+def test_second_process_is_refused_while_the_first_holds_the_lock(workdir, run_main, capsys):
+    folder = workdir / "checkpoint" / MODEL_DIR
+    folder.mkdir(parents=True)
+    with open(folder / ".lock", "a+") as held:
+        held.write("4242")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert run_main("--gan_type", "GAN") == 2
+        assert "another training process (pid 4242)" in capsys.readouterr().err
+        assert os.listdir(folder) == [".lock"]
+    # The lock file of a process that is gone does not block.
+    assert run_main("--gan_type", "GAN", "--stop_after_steps", 1) == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount_point = tmp_path / "small_disk"
+    mount_point.mkdir()
+    # One GAN checkpoint (weights and Adam state, about 160 MB) fits; a second does not.
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=240m", "tmpfs", str(mount_point)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_full_disk_is_a_clear_error_and_the_previous_checkpoint_stays(workdir, run_main, capsys, small_disk):
+    assert run_main("--gan_type", "GAN", "--checkpoint_dir", small_disk, "--stop_after_steps", 1) == 0
+    folder = os.path.join(small_disk, MODEL_DIR)
+    assert run_main("--gan_type", "GAN", "--checkpoint_dir", small_disk, "--save_every", 1) == 2
+    err = capsys.readouterr().err
+    assert "cannot write a checkpoint" in err and "the previous checkpoint is intact" in err
+    assert latest_complete_step(folder) == 1
