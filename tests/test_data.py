@@ -163,3 +163,28 @@ def test_every_source_failing_says_how_to_place_the_files(tmp_path, offline, mon
     assert "\n" not in message
     assert "Keras download" in message and "npm package" in message
     assert "train-images-idx3-ubyte" in message and os.path.join(str(tmp_path), "data", "mnist") in message
+
+
+# ---------------------------------------------------------------- any bytes at all
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+def _idx_like():
+    """Random bytes, half of them behind a valid-looking IDX header with random dimensions."""
+    header = st.tuples(st.sampled_from([utils.IMAGE_MAGIC, utils.LABEL_MAGIC, 0, 2049 + 256]),
+                       st.lists(st.integers(0, 2**32 - 1), min_size=0, max_size=3)).map(
+        lambda t: t[0].to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in t[1]))
+    return st.one_of(st.binary(max_size=200), st.tuples(header, st.binary(max_size=200)).map(b"".join))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=_idx_like(), magic=st.sampled_from([utils.IMAGE_MAGIC, utils.LABEL_MAGIC]))
+def test_idx_reader_parses_or_raises_its_own_error_on_any_bytes(data, magic):
+    try:
+        array = utils.parse_idx(data, "random.idx", magic)
+    except utils.UserError as e:
+        assert str(e).startswith("random.idx: ")
+        return
+    assert array.dtype == np.uint8 and array.nbytes <= len(data)  # never more than the file holds
+    assert array.ndim == (magic & 0xFF)

@@ -45,7 +45,7 @@ def test_kill_9_at_random_moments_never_loses_the_latest_checkpoint(workdir):
         while process.poll() is None and not (os.path.exists(lock) and open(lock).read() == str(process.pid)):
             time.sleep(0.02)  # TensorFlow's start-up is not what is tested
         # From the lock on: restoring, training steps and checkpoints written every step.
-        time.sleep(rng.uniform(0.0, 2.0))
+        time.sleep(rng.uniform(0.0, 1.5))
         process.kill()
         out, _ = process.communicate()
         kills += 1
