@@ -101,6 +101,10 @@ def main(argv=None):
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # an output folder that is full or not writable
+        print(f"error: {e.strerror or e}: {e.filename or ''}; free some space or fix permissions, "
+              f"then run again", file=sys.stderr)
+        return 2
     except Interrupted as e:
         return e.exit_status
     except NonFinite as e:

@@ -118,6 +118,12 @@ def test_checkpoint_of_another_model_is_refused_and_left_untouched(workdir, run_
     err = capsys.readouterr().err
     assert "written by another model" in err and "attention" in err
     assert folder_digest("checkpoint") == before
+    shutil.copytree("checkpoint/GAN_mnist_8_62", "checkpoint/GAN_mnist_8_10")
+    before = folder_digest("checkpoint")
+    assert run_main("--gan_type", "GAN", "--z_dim", 10, "--phase", "sample") == 2
+    assert run_main("--gan_type", "GAN", "--z_dim", 10) == 2
+    assert "generator/g_fc1/Matrix has shape [62, 1024], expected [10, 1024]" in capsys.readouterr().err
+    assert folder_digest("checkpoint") == before
 
 
 def test_batch_larger_than_the_data_is_refused(workdir, run_main, capsys):
