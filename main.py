@@ -47,8 +47,8 @@ def parse_args(argv=None):
                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--gan_type", required=True, choices=GAN_TYPES, help="model to build")
     p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"), help="dataset")
-    p.add_argument("--phase", default="train", choices=("train", "sample"),
-                   help="train (resuming from the latest checkpoint) or sample from it")
+    p.add_argument("--phase", default="train", choices=("train", "sample", "eval"),
+                   help="train (resuming from the latest checkpoint), sample from it, or evaluate it")
     p.add_argument("--epoch", type=bounded_int(1, 100_000), default=20, help="epochs to train in all")
     p.add_argument("--batch_size", type=bounded_int(1, 70_000), default=64, help="batch size")
     p.add_argument("--z_dim", type=bounded_int(1, 10_000), default=62, help="dimension of z")
@@ -65,6 +65,8 @@ def parse_args(argv=None):
                    help="save and stop after N steps of this run; run again to continue")
     p.add_argument("--num_samples", type=bounded_int(1, MAX_NUM_SAMPLES), default=64,
                    help="images written by --phase sample")
+    p.add_argument("--num_eval_samples", type=bounded_int(100, MAX_NUM_SAMPLES), default=10_000,
+                   help="generated images compared with the test set by --phase eval")
     p.add_argument("--checkpoint_dir", default="checkpoint", help="checkpoints go in <this>/<model_dir>")
     p.add_argument("--result_dir", default="results", help="images and CSV logs go in <this>/<model_dir>")
     p.add_argument("--log_dir", default="logs", help="TensorBoard logs go in <this>/<model_dir>")
@@ -77,6 +79,17 @@ def parse_args(argv=None):
     return args
 
 
+def evaluate_checkpoint(model, classifier, splits, num_samples):
+    """Restore the model's latest checkpoint, write metrics.json and print the table."""
+    from evaluate import evaluate, format_table, write_result
+    from utils import UserError
+    if model.load() is None:
+        raise UserError(f"no checkpoint for {model.model_dir}: train first with --phase train")
+    result = evaluate(model, classifier, splits, num_samples)
+    print(format_table(result))
+    print(f"wrote {write_result(result, model.out_dir('result'))}")
+
+
 def main(argv=None):
     """Run the chosen phase; returns the exit status."""
     args = parse_args(argv)
@@ -84,20 +97,27 @@ def main(argv=None):
     import tensorflow as tf
     from GAN import GAN, Interrupted, NonFinite
     from SAGAN import SAGAN
-    from utils import UserError, load_dataset
+    from utils import UserError, load_dataset, load_splits
 
     tf1 = tf.compat.v1
     tf1.disable_eager_execution()
     model_class = {"GAN": GAN, "SAGAN": SAGAN}[args.gan_type]
     try:
         images = load_dataset(args.dataset, args.data_dir)[0] if args.phase == "train" else None
+        splits = classifier = None
+        if args.phase == "eval":
+            splits = load_splits(args.dataset, args.data_dir)
+            from classifier import trained_classifier
+            classifier = trained_classifier(args.dataset, args.checkpoint_dir, splits)
         with tf.Graph().as_default(), tf1.Session() as sess:
             model = model_class(sess, args, images)
             model.build_model()
             if args.phase == "train":
                 model.train(stop_after_steps=args.stop_after_steps)
-            else:
+            elif args.phase == "sample":
                 model.sample(args.num_samples)
+            else:
+                evaluate_checkpoint(model, classifier, splits, args.num_eval_samples)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -32,7 +32,7 @@ def fcd(features1, features2):
 def classifier_score(probs, splits=10):
     """The Inception Score's analogue, exp E[KL(p(y|x) || p(y))]: (mean, std) over splits."""
     scores = []
-    for part in np.array_split(probs, splits):
+    for part in np.array_split(probs, min(splits, len(probs))):
         marginal = part.mean(0, keepdims=True)
         kl = np.sum(part * (np.log(part + 1e-12) - np.log(marginal + 1e-12)), axis=1)
         scores.append(np.exp(kl.mean()))

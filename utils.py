@@ -108,8 +108,8 @@ def read_idx_file(path, dataset, split):
 
 
 def read_split_files(folder, dataset):
-    """Read the four IDX files in folder; returns (train+test images uint8 [N,28,28,1], labels)."""
-    images, labels = [], []
+    """Read the four IDX files in folder; returns {'train': (images, labels), 't10k': (images, labels)}."""
+    splits = {}
     for prefix in ("train", "t10k"):
         img_split, lbl_split = f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
         img_path, lbl_path = _find_split(folder, img_split), _find_split(folder, lbl_split)
@@ -119,10 +119,8 @@ def read_split_files(folder, dataset):
             raise UserError(f"{lbl_path}: {lbl.shape[0]} labels for {img.shape[0]} images in {img_path}")
         if img.shape[1:] != (28, 28):
             raise UserError(f"{img_path}: images are {img.shape[1:]}, expected 28x28")
-        images.append(img)
-        labels.append(lbl)
-    # As in the framework, training uses train and test together.
-    return np.concatenate(images)[..., np.newaxis], np.concatenate(labels)
+        splits[prefix] = (img[..., np.newaxis], lbl)  # images [N, 28, 28, 1]
+    return splits
 
 
 def write_idx(path, array):
@@ -218,8 +216,8 @@ def fetch_dataset(dataset, folder, log=print):
                     f"{', '.join(SPLITS)} (raw or .gz) in {folder}/ and run again")
 
 
-def load_dataset(dataset, data_dir, log=print):
-    """Images uint8 [70000, 28, 28, 1] and labels of train+test, fetched into data_dir/dataset once."""
+def load_splits(dataset, data_dir, log=print):
+    """{'train': (images, labels), 't10k': (images, labels)}, uint8, fetched into data_dir/dataset once."""
     folder = os.path.join(data_dir, dataset)
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise UserError(f"{folder} exists and is not a folder")
@@ -230,6 +228,12 @@ def load_dataset(dataset, data_dir, log=print):
             raise UserError(f"{folder} lacks {', '.join(missing)}: add them, or empty the folder to fetch all four")
         fetch_dataset(dataset, folder, log)
     return read_split_files(folder, dataset)
+
+
+def load_dataset(dataset, data_dir, log=print):
+    """Images uint8 [N, 28, 28, 1] and labels of train and test together, as the framework trains on both."""
+    splits = load_splits(dataset, data_dir, log)
+    return tuple(np.concatenate(parts) for parts in zip(splits["train"], splits["t10k"]))
 
 
 # ---------------------------------------------------------------- images

@@ -16,9 +16,11 @@ from conftest import TINY_TEST, TINY_TRAIN, write_tiny_dataset
 def test_raw_and_gz_files_parse_to_the_same_data(tmp_path, no_known_hashes):
     write_tiny_dataset(str(tmp_path / "raw"))
     write_tiny_dataset(str(tmp_path / "gz"), gz=True)
-    raw_images, raw_labels = utils.read_split_files(str(tmp_path / "raw"), "mnist")
-    gz_images, gz_labels = utils.read_split_files(str(tmp_path / "gz"), "mnist")
+    raw_images, raw_labels = utils.load_dataset("raw", str(tmp_path))
+    gz_images, gz_labels = utils.load_dataset("gz", str(tmp_path))
     assert raw_images.shape == (TINY_TRAIN + TINY_TEST, 28, 28, 1) and raw_images.dtype == np.uint8
+    splits = utils.load_splits("raw", str(tmp_path))
+    assert splits["train"][0].shape == (TINY_TRAIN, 28, 28, 1) and splits["t10k"][1].shape == (TINY_TEST,)
     np.testing.assert_array_equal(raw_images, gz_images)
     np.testing.assert_array_equal(raw_labels, gz_labels)
 

@@ -130,3 +130,21 @@ def test_batch_larger_than_the_data_is_refused(workdir, run_main, capsys):
     assert run_main("--gan_type", "GAN", batch_size=64) == 2
     assert "larger than the dataset" in capsys.readouterr().err
     assert not os.path.exists("checkpoint/GAN_mnist_64_62")
+
+
+def test_eval_writes_metrics_beside_the_real_floor(workdir, run_main, monkeypatch, capsys):
+    import json
+    import classifier
+    monkeypatch.setattr(classifier, "EPOCHS", 1)
+    assert run_main("--gan_type", "SAGAN", "--stop_after_steps", 2) == 0
+    assert run_main("--gan_type", "SAGAN", "--phase", "eval", "--num_eval_samples", 100) == 0
+    out = capsys.readouterr().out
+    assert "training the mnist classifier" in out and "FCD" in out
+    result = json.loads((workdir / "results" / "SAGAN_mnist_8_62" / "metrics.json").read_text())
+    for part in ("model", "real_floor"):
+        assert set(result[part]) >= {"fcd", "kid", "classifier_score", "precision", "recall", "classes_covered"}
+        assert np.isfinite(result[part]["fcd"])
+    assert result["model"]["fcd"] > result["real_floor"]["fcd"]  # random noise vs real digits
+    assert os.path.isdir(workdir / "checkpoint" / "classifier_mnist")
+    assert run_main("--gan_type", "SAGAN", "--phase", "eval", "--num_eval_samples", 100) == 0
+    assert "training the mnist classifier" not in capsys.readouterr().out  # trained once
