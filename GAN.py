@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from ops import bn, conv2d, deconv2d, linear, lrelu
+from ops import ATTENTION_MAPS, bn, conv2d, deconv2d, linear, lrelu
 from utils import UserError, plot_curves, save_gif, save_grid, to_uint8
 
 tf1 = tf.compat.v1
@@ -124,7 +124,12 @@ class GAN:
         self.g_optim = tf1.train.AdamOptimizer(args.learning_rate * args.g_lr_ratio, beta1=args.beta1) \
             .minimize(self.g_loss, var_list=self.g_vars, global_step=self.global_step)
 
+        # Inference-mode nets: G samples; D and both attention maps are there to be looked at.
+        first_map = len(tf1.get_collection(ATTENTION_MAPS))
         self.fake_images = self.generator(self.z, is_training=False, reuse=True)
+        self.discriminator(self.inputs, is_training=False, reuse=True)
+        maps = tf1.get_collection(ATTENTION_MAPS)[first_map:]
+        self.attention_maps = dict(zip(("generator", "discriminator"), maps))  # [B, 49, 49] each; {} for GAN
 
         self.d_sum = tf1.summary.merge([tf1.summary.scalar("d_loss", self.d_loss),
                                         tf1.summary.scalar("d_loss_real", self.d_loss_real),
@@ -272,15 +277,16 @@ class GAN:
 
     # ------------------------------------------------------------ outputs
 
-    def generate(self, num_samples):
-        """num_samples generated images as uint8 [N, 28, 28, 1], z drawn from the seed."""
+    def sample_z(self, num_samples):
+        """The z of --phase sample, eval and attention: drawn from the seed, the same for GAN and SAGAN."""
         rng = np.random.default_rng([self.seed, STREAM_FIXED_Z, num_samples])
-        chunks = []
-        for start in range(0, num_samples, SAMPLE_CHUNK):
-            n = min(SAMPLE_CHUNK, num_samples - start)
-            z = rng.uniform(-1, 1, (n, self.z_dim)).astype(np.float32)
-            chunks.append(to_uint8(self.sess.run(self.fake_images, {self.z: z})))
-        return np.concatenate(chunks)
+        return rng.uniform(-1, 1, (num_samples, self.z_dim)).astype(np.float32)
+
+    def generate(self, num_samples):
+        """num_samples generated images as uint8 [N, 28, 28, 1], from sample_z."""
+        z = self.sample_z(num_samples)
+        return np.concatenate([to_uint8(self.sess.run(self.fake_images, {self.z: z[s:s + SAMPLE_CHUNK]}))
+                               for s in range(0, num_samples, SAMPLE_CHUNK)])
 
     def visualize_results(self, epoch, writer=None):
         """The epoch's 8x8 grid from the fixed z, the GIF over epochs, and the TensorBoard image."""

@@ -41,14 +41,25 @@ def bounded_float(low, high, low_open=True):
     return parse
 
 
+def query_list(text):
+    """argparse type: attention query positions."""
+    from attention_maps import parse_queries
+    try:
+        return parse_queries(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}" if "grid" in str(e) else
+                                         f"{text!r} is not 'row,col;row,col'") from None
+
+
 def parse_args(argv=None):
     """Parse and check the command line."""
     p = OneLineParser(description="SAGAN and its vanilla GAN baseline, TensorFlow 1 style.",
                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--gan_type", required=True, choices=GAN_TYPES, help="model to build")
     p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"), help="dataset")
-    p.add_argument("--phase", default="train", choices=("train", "sample", "eval"),
-                   help="train (resuming from the latest checkpoint), sample from it, or evaluate it")
+    p.add_argument("--phase", default="train", choices=("train", "sample", "eval", "attention"),
+                   help="train (resuming from the latest checkpoint); sample, evaluate or draw the attention "
+                        "maps of the latest checkpoint")
     p.add_argument("--epoch", type=bounded_int(1, 100_000), default=20, help="epochs to train in all")
     p.add_argument("--batch_size", type=bounded_int(1, 70_000), default=64, help="batch size")
     p.add_argument("--z_dim", type=bounded_int(1, 10_000), default=62, help="dimension of z")
@@ -67,6 +78,8 @@ def parse_args(argv=None):
                    help="images written by --phase sample")
     p.add_argument("--num_eval_samples", type=bounded_int(100, MAX_NUM_SAMPLES), default=10_000,
                    help="generated images compared with the test set by --phase eval")
+    p.add_argument("--queries", type=query_list, default=None,
+                   help="--phase attention: 7x7-grid positions 'row,col;row,col' (default: a spread of five)")
     p.add_argument("--checkpoint_dir", default="checkpoint", help="checkpoints go in <this>/<model_dir>")
     p.add_argument("--result_dir", default="results", help="images and CSV logs go in <this>/<model_dir>")
     p.add_argument("--log_dir", default="logs", help="TensorBoard logs go in <this>/<model_dir>")
@@ -90,6 +103,17 @@ def evaluate_checkpoint(model, classifier, splits, num_samples):
     print(f"wrote {write_result(result, model.out_dir('result'))}")
 
 
+def draw_attention(model, real_images, queries):
+    """Restore the latest checkpoint and draw its attention maps."""
+    from attention_maps import DEFAULT_QUERIES, show_attention
+    from utils import UserError
+    if not model.attention_maps:
+        raise UserError(f"{model.model_name} has no attention blocks; use --gan_type SAGAN")
+    if model.load() is None:
+        raise UserError(f"no checkpoint for {model.model_dir}: train first with --phase train")
+    show_attention(model, real_images, queries or DEFAULT_QUERIES)
+
+
 def main(argv=None):
     """Run the chosen phase; returns the exit status."""
     args = parse_args(argv)
@@ -105,6 +129,8 @@ def main(argv=None):
     try:
         images = load_dataset(args.dataset, args.data_dir)[0] if args.phase == "train" else None
         splits = classifier = None
+        if args.phase == "attention":
+            splits = load_splits(args.dataset, args.data_dir)
         if args.phase == "eval":
             splits = load_splits(args.dataset, args.data_dir)
             from classifier import trained_classifier
@@ -116,8 +142,10 @@ def main(argv=None):
                 model.train(stop_after_steps=args.stop_after_steps)
             elif args.phase == "sample":
                 model.sample(args.num_samples)
-            else:
+            elif args.phase == "eval":
                 evaluate_checkpoint(model, classifier, splits, args.num_eval_samples)
+            else:
+                draw_attention(model, splits["t10k"][0], args.queries)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -22,6 +22,8 @@ BAD_ARGUMENTS = [
     ["--gan_type", "SAGAN", "--num_samples", "99999999999"],
     ["--gan_type", "SAGAN", "--seed", "-1"],
     ["--gan_type", "SAGAN", "--phase", "dance"],
+    ["--gan_type", "SAGAN", "--phase", "attention", "--queries", "7,0"],
+    ["--gan_type", "SAGAN", "--phase", "attention", "--queries", "a;b"],
     ["--dataset", "mnist"],
 ]
 

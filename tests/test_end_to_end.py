@@ -148,3 +148,15 @@ def test_eval_writes_metrics_beside_the_real_floor(workdir, run_main, monkeypatc
     assert os.path.isdir(workdir / "checkpoint" / "classifier_mnist")
     assert run_main("--gan_type", "SAGAN", "--phase", "eval", "--num_eval_samples", 100) == 0
     assert "training the mnist classifier" not in capsys.readouterr().out  # trained once
+
+
+def test_attention_phase_draws_both_blocks(workdir, run_main, capsys):
+    assert run_main("--gan_type", "SAGAN", "--stop_after_steps", 2) == 0
+    assert run_main("--gan_type", "SAGAN", "--phase", "attention", "--queries", "0,0;3,3;6,6") == 0
+    out = capsys.readouterr().out
+    for net in ("generator", "discriminator"):
+        assert f"{net} attention: gamma" in out
+        assert (workdir / "results" / "SAGAN_mnist_8_62" / f"attention_{net}.png").stat().st_size > 0
+    assert "barely changes its input" in out  # gamma is still near 0 after two steps
+    assert run_main("--gan_type", "GAN", "--phase", "attention") == 2
+    assert "no attention blocks" in capsys.readouterr().err

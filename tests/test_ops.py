@@ -124,3 +124,13 @@ def test_bn_uses_batch_statistics_and_updates_moving_averages_only_in_training(s
     np.testing.assert_allclose(mean, 0.1 * data.mean(0), rtol=1e-4)  # decay 0.9
     np.testing.assert_allclose(var, 0.9 + 0.1 * data.var(0), rtol=1e-4)
     np.testing.assert_allclose(sess.run(test_out, {x: data}), data / np.sqrt(1 + 1e-5), rtol=1e-5)
+
+
+def test_attention_query_maps_follow_the_rows_of_beta():
+    import attention_maps
+    beta = np.zeros((1, 49, 49))
+    beta[0, 3 * 7 + 4, 6 * 7 + 0] = 1.0  # query (3, 4) looks only at position (6, 0)
+    maps = attention_maps.query_maps(beta, [(3, 4)])
+    assert maps.shape == (1, 1, 28, 28)
+    assert maps[0, 0, 24:28, 0:4].min() == 1.0 and maps[0, 0].sum() == 16
+    assert attention_maps.mean_entropy(np.full((2, 49, 49), 1 / 49)) == pytest.approx(np.log(49))
