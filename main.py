@@ -55,11 +55,11 @@ def parse_args(argv=None):
     """Parse and check the command line."""
     p = OneLineParser(description="SAGAN and its vanilla GAN baseline, TensorFlow 1 style.",
                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--gan_type", required=True, choices=GAN_TYPES, help="model to build")
+    p.add_argument("--gan_type", choices=GAN_TYPES, help="model to build; required but for --phase compare")
     p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"), help="dataset")
-    p.add_argument("--phase", default="train", choices=("train", "sample", "eval", "attention"),
+    p.add_argument("--phase", default="train", choices=("train", "sample", "eval", "attention", "compare"),
                    help="train (resuming from the latest checkpoint); sample, evaluate or draw the attention "
-                        "maps of the latest checkpoint")
+                        "maps of the latest checkpoint; compare the GAN and SAGAN runs of every seed")
     p.add_argument("--epoch", type=bounded_int(1, 100_000), default=20, help="epochs to train in all")
     p.add_argument("--batch_size", type=bounded_int(1, 70_000), default=64, help="batch size")
     p.add_argument("--z_dim", type=bounded_int(1, 10_000), default=62, help="dimension of z")
@@ -85,6 +85,8 @@ def parse_args(argv=None):
     p.add_argument("--log_dir", default="logs", help="TensorBoard logs go in <this>/<model_dir>")
     p.add_argument("--data_dir", default="data", help="datasets live in <this>/<dataset>")
     args = p.parse_args(argv)
+    if args.gan_type is None and args.phase != "compare":
+        p.error("the following arguments are required: --gan_type")
     for flag in ("checkpoint_dir", "result_dir", "log_dir", "data_dir"):
         path = getattr(args, flag)
         if os.path.exists(path) and not os.path.isdir(path):
@@ -114,38 +116,66 @@ def draw_attention(model, real_images, queries):
     show_attention(model, real_images, queries or DEFAULT_QUERIES)
 
 
+def run_phase(args):
+    """Load what the phase needs, build the model in its own graph and run the phase."""
+    import tensorflow as tf
+    from GAN import GAN
+    from SAGAN import SAGAN
+    from utils import load_dataset, load_splits
+
+    tf1 = tf.compat.v1
+    model_classes = {"GAN": GAN, "SAGAN": SAGAN}
+    images = load_dataset(args.dataset, args.data_dir)[0] if args.phase == "train" else None
+    splits = load_splits(args.dataset, args.data_dir) if args.phase in ("eval", "attention", "compare") else None
+    classifier = None
+    if args.phase in ("eval", "compare"):
+        from classifier import trained_classifier
+        classifier = trained_classifier(args.dataset, args.checkpoint_dir, splits)
+
+    def build(gan_type, sess, **changes):
+        model = model_classes[gan_type](sess, argparse.Namespace(**{**vars(args), **changes}), images)
+        model.build_model()
+        return model
+
+    if args.phase == "compare":
+        from compare import GAN_TYPES, find_runs, write_report
+        runs = find_runs(args.result_dir, args.dataset, args.batch_size, args.z_dim)
+        parameter_counts = {}
+        for gan_type in GAN_TYPES:
+            for seed, folder in runs[gan_type].items():
+                if not os.path.exists(os.path.join(folder, "metrics.json")):
+                    with tf.Graph().as_default(), tf1.Session() as sess:
+                        evaluate_checkpoint(build(gan_type, sess, seed=seed), classifier, splits,
+                                            args.num_eval_samples)
+            with tf.Graph().as_default():
+                model = build(gan_type, None)
+                parameter_counts[gan_type] = tuple(sum(v.shape.num_elements() for v in variables)
+                                                   for variables in (model.g_vars, model.d_vars))
+        write_report(runs, parameter_counts, os.path.join(args.result_dir, f"compare_{args.dataset}"))
+        return
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        model = build(args.gan_type, sess)
+        if args.phase == "train":
+            model.train(stop_after_steps=args.stop_after_steps)
+        elif args.phase == "sample":
+            model.sample(args.num_samples)
+        elif args.phase == "eval":
+            evaluate_checkpoint(model, classifier, splits, args.num_eval_samples)
+        else:
+            draw_attention(model, splits["t10k"][0], args.queries)
+
+
 def main(argv=None):
     """Run the chosen phase; returns the exit status."""
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
-    from GAN import GAN, Interrupted, NonFinite
-    from SAGAN import SAGAN
-    from utils import UserError, load_dataset, load_splits
+    from GAN import Interrupted, NonFinite
+    from utils import UserError
 
-    tf1 = tf.compat.v1
-    tf1.disable_eager_execution()
-    model_class = {"GAN": GAN, "SAGAN": SAGAN}[args.gan_type]
+    tf.compat.v1.disable_eager_execution()
     try:
-        images = load_dataset(args.dataset, args.data_dir)[0] if args.phase == "train" else None
-        splits = classifier = None
-        if args.phase == "attention":
-            splits = load_splits(args.dataset, args.data_dir)
-        if args.phase == "eval":
-            splits = load_splits(args.dataset, args.data_dir)
-            from classifier import trained_classifier
-            classifier = trained_classifier(args.dataset, args.checkpoint_dir, splits)
-        with tf.Graph().as_default(), tf1.Session() as sess:
-            model = model_class(sess, args, images)
-            model.build_model()
-            if args.phase == "train":
-                model.train(stop_after_steps=args.stop_after_steps)
-            elif args.phase == "sample":
-                model.sample(args.num_samples)
-            elif args.phase == "eval":
-                evaluate_checkpoint(model, classifier, splits, args.num_eval_samples)
-            else:
-                draw_attention(model, splits["t10k"][0], args.queries)
+        run_phase(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

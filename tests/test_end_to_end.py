@@ -160,3 +160,30 @@ def test_attention_phase_draws_both_blocks(workdir, run_main, capsys):
     assert "barely changes its input" in out  # gamma is still near 0 after two steps
     assert run_main("--gan_type", "GAN", "--phase", "attention") == 2
     assert "no attention blocks" in capsys.readouterr().err
+
+
+def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_main, monkeypatch, capsys):
+    import classifier
+    monkeypatch.setattr(classifier, "EPOCHS", 1)
+    for gan_type in ("GAN", "SAGAN"):
+        for seed in (0, 1):
+            assert run_main("--gan_type", gan_type, "--seed", seed, epoch=1) == 0
+    assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
+    report = (workdir / "results" / "compare_mnist" / "report.md").read_text()
+    assert "| FCD ↓ |" in report and " ± " in report
+    assert "Seeds: GAN [0, 1], SAGAN [0, 1]" in report
+    assert "6,968,354 / 6,887,330" in report  # SAGAN's parameters
+    # Either verdict is derived from the numbers; each metric gets exactly one sentence.
+    assert report.count("\n- ") == 7
+    for name in ("report.html", "losses.png", "gammas.png", "samples_GAN.png", "samples_SAGAN.png"):
+        assert (workdir / "results" / "compare_mnist" / name).stat().st_size > 0
+    for seed_dir in ("GAN_mnist_8_62", "SAGAN_mnist_8_62_seed1"):
+        assert (workdir / "results" / seed_dir / "metrics.json").exists()
+
+
+def test_compare_verdicts_follow_the_spread():
+    import compare
+    assert "no verdict" in compare.verdict("FCD", True, (10.0, 0.0, 1), (5.0, 0.0, 1))
+    assert "cannot be told apart" in compare.verdict("FCD", True, (10.0, 2.0, 3), (9.0, 1.5, 3))
+    assert "SAGAN is better by 5" in compare.verdict("FCD", True, (10.0, 1.0, 3), (5.0, 1.0, 3))
+    assert "GAN is better by 5" in compare.verdict("recall", False, (10.0, 1.0, 3), (5.0, 1.0, 3))

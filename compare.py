@@ -1,0 +1,151 @@
+"""--phase compare: GAN against SAGAN over the seeds trained, as report.md and report.html."""
+import glob
+import html
+import json
+import os
+import re
+import shutil
+
+import numpy as np
+
+from GAN import read_csv
+from utils import UserError, plot_curves
+
+GAN_TYPES = ("GAN", "SAGAN")
+# (key, label, True when lower is better)
+REPORTED = [("fcd", "FCD", True), ("kid", "KID", True), ("classifier_score", "classifier score", False),
+            ("precision", "precision", False), ("recall", "recall", False),
+            ("classes_covered", "classes covered", False), ("kl_from_uniform", "KL from uniform", True)]
+
+
+def find_runs(result_dir, dataset, batch_size, z_dim):
+    """{gan_type: {seed: results folder}} of the runs that have a train_log.csv."""
+    runs = {t: {} for t in GAN_TYPES}
+    pattern = re.compile(rf"^({'|'.join(GAN_TYPES)})_{re.escape(dataset)}_{batch_size}_{z_dim}(?:_seed(\d+))?$")
+    for folder in sorted(glob.glob(os.path.join(result_dir, "*"))):
+        match = pattern.match(os.path.basename(folder))
+        if match and os.path.exists(os.path.join(folder, "train_log.csv")):
+            runs[match.group(1)][int(match.group(2) or 0)] = folder
+    return runs
+
+
+def mean_std(values):
+    """(mean, std) with std 0 for one value."""
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def verdict(label, lower_is_better, gan, sagan):
+    """One sentence on a metric, derived from the means and spreads; no verdict where seeds can't support one."""
+    (g_mean, g_std, n_gan), (s_mean, s_std, n_sagan) = gan, sagan
+    difference = s_mean - g_mean
+    if min(n_gan, n_sagan) < 2:
+        return (f"{label}: SAGAN {s_mean:.4g}, GAN {g_mean:.4g} (difference {difference:+.4g}); one seed of at "
+                f"least one model, so the spread over seeds is unknown and no verdict is drawn.")
+    spread = max(g_std, s_std)
+    if abs(difference) <= spread:
+        return (f"{label}: the difference ({difference:+.4g}) is within the spread over seeds (std up to "
+                f"{spread:.4g}); the models cannot be told apart on it.")
+    better = "SAGAN" if (difference < 0) == lower_is_better else "GAN"
+    return f"{label}: {better} is better by {abs(difference):.4g}, more than the spread over seeds ({spread:.4g})."
+
+
+def _epoch_seconds(folder):
+    rows = read_csv(os.path.join(folder, "train_log.csv"))
+    return float(np.median([float(r["seconds"]) for r in rows])) if rows else float("nan")
+
+
+def write_report(runs, parameter_counts, out_dir, log=print):
+    """Write report.md, report.html and their figures into out_dir; returns the markdown."""
+    for gan_type in GAN_TYPES:
+        if not runs[gan_type]:
+            raise UserError(f"no trained {gan_type} run found: train it first with --gan_type {gan_type}")
+    metrics = {t: {seed: json.load(open(os.path.join(f, "metrics.json"))) for seed, f in runs[t].items()}
+               for t in GAN_TYPES}
+    os.makedirs(out_dir, exist_ok=True)
+    lines = ["# GAN against SAGAN", "",
+             f"Seeds: GAN {sorted(runs['GAN'])}, SAGAN {sorted(runs['SAGAN'])}. Each metric compares "
+             f"{next(iter(metrics['GAN'].values()))['num_samples']} generated images with the test set in the "
+             f"classifier's feature space; 'real floor' is real training images against the test set.", "",
+             "| metric | GAN | SAGAN | real floor |", "|---|---|---|---|"]
+    summary = {}
+    for key, label, lower in REPORTED:
+        cells = []
+        for gan_type in GAN_TYPES:
+            values = [m["model"][key] for m in metrics[gan_type].values()]
+            mean, std = mean_std(values)
+            summary[(gan_type, key)] = (mean, std, len(values))
+            cells.append(f"{mean:.4g} ± {std:.2g}" if len(values) > 1 else f"{mean:.4g}")
+        floor = np.mean([m["real_floor"][key] for ms in metrics.values() for m in ms.values()])
+        lines.append(f"| {label} {'↓' if lower else '↑'} | {cells[0]} | {cells[1]} | {floor:.4g} |")
+    lines += ["", "## What the numbers say", ""]
+    lines += [f"- {verdict(label, lower, summary[('GAN', key)], summary[('SAGAN', key)])}"
+              for key, label, lower in REPORTED]
+
+    seed = min(set(runs["GAN"]) & set(runs["SAGAN"]), default=None)
+    if seed is not None:
+        lines += ["", f"## Samples from identical z (seed {seed}, last epoch)", ""]
+        for gan_type in GAN_TYPES:
+            last = sorted(glob.glob(os.path.join(runs[gan_type][seed], "epoch_*.png")))[-1]
+            shutil.copy(last, os.path.join(out_dir, f"samples_{gan_type}.png"))
+            lines.append(f"![{gan_type}](samples_{gan_type}.png) ")
+        lines.append("")
+        lines.append("Left GAN, right SAGAN.")
+
+    curves = {}
+    gammas = {}
+    for gan_type in GAN_TYPES:
+        for seed_, folder in runs[gan_type].items():
+            rows = read_csv(os.path.join(folder, "steps.csv"))
+            steps = [int(r["step"]) for r in rows]
+            for loss in ("d_loss", "g_loss"):
+                curves[f"{gan_type} s{seed_} {loss}"] = (steps, [float(r[loss]) for r in rows])
+            if gan_type == "SAGAN":
+                for g in ("gamma_g", "gamma_d"):
+                    gammas[f"seed {seed_} {g}"] = (steps, [float(r[g]) for r in rows])
+    plot_curves(curves, os.path.join(out_dir, "losses.png"), "losses")
+    plot_curves(gammas, os.path.join(out_dir, "gammas.png"), "SAGAN attention gamma")
+    lines += ["", "## Curves", "", "![losses](losses.png)", "", "![gamma](gammas.png)", "",
+              "## Cost", "", "| | trainable parameters (G / D) | median seconds per epoch |", "|---|---|---|"]
+    for gan_type in GAN_TYPES:
+        g_params, d_params = parameter_counts[gan_type]
+        seconds = np.median([_epoch_seconds(f) for f in runs[gan_type].values()])
+        lines.append(f"| {gan_type} | {g_params:,} / {d_params:,} | {seconds:.0f} |")
+    lines += ["", "Seconds are wall-clock on the machine that trained each run, as logged in train_log.csv; "
+              "runs that shared the machine are slower."]
+    markdown = "\n".join(lines) + "\n"
+    with open(os.path.join(out_dir, "report.md"), "w") as f:
+        f.write(markdown)
+    with open(os.path.join(out_dir, "report.html"), "w") as f:
+        f.write(markdown_to_html(markdown))
+    log(f"wrote {os.path.join(out_dir, 'report.md')} and report.html")
+    return markdown
+
+
+def markdown_to_html(markdown):
+    """The small subset of markdown the report uses, as a standalone HTML page."""
+    out, in_table = ["<!doctype html><meta charset='utf-8'><title>GAN against SAGAN</title><body>"], False
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            if set(line) <= set("|-"):
+                continue
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            if not in_table:
+                out.append("<table border='1' cellpadding='4'>")
+                in_table = True
+            out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        image = re.match(r"!\[(.*?)\]\((.*?)\)", line)
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
+        elif image:
+            out.append("".join(f"<img alt='{html.escape(a)}' src='{html.escape(s)}'>"
+                               for a, s in re.findall(r"!\[(.*?)\]\((.*?)\)", line)))
+        elif line.startswith("- "):
+            out.append(f"<li>{html.escape(line[2:])}</li>")
+        elif line:
+            out.append(f"<p>{html.escape(line)}</p>")
+    return "\n".join(out + ["</body>"])
