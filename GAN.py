@@ -11,7 +11,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from ops import ATTENTION_MAPS, bn, conv2d, deconv2d, linear, lrelu
-from utils import UserError, plot_curves, save_gif, save_grid, to_uint8
+from utils import UserError, image_grid, plot_curves, save_gif, save_grid, to_uint8
 
 tf1 = tf.compat.v1
 
@@ -297,7 +297,6 @@ class GAN:
         save_gif(sorted(glob.glob(os.path.join(result_dir, "epoch_*.png"))),
                  os.path.join(result_dir, "epochs.gif"))
         if writer is not None:
-            from utils import image_grid
             grid = image_grid(images)[np.newaxis, :, :, np.newaxis]
             writer.add_summary(self.sess.run(self.grid_sum, {self.grid_ph: grid}), epoch * self.num_batches)
 
