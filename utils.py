@@ -145,7 +145,7 @@ def _fetch_keras(dataset, dest):
                         write_idx(os.path.join(dest, split), arrays[key])
             else:
                 for split in SPLITS:
-                    path = get_file(split + ".gz", origin=KERAS_BASE_URL + "fashion-mnist/" + split + ".gz",
+                    path = get_file(split + ".gz", origin=KERAS_BASE_URL + split + ".gz",
                                     cache_dir=cache)
                     shutil.copy(path, os.path.join(dest, split + ".gz"))
     finally:
