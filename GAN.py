@@ -20,7 +20,7 @@ GRID_SIZE = 64  # 8x8 sample grid
 SAMPLE_CHUNK = 1000  # images per session.run when sampling
 # Independent random streams derived from the seed.
 STREAM_SHUFFLE, STREAM_Z, STREAM_FIXED_Z = 1, 2, 3
-TRAIN_LOG_FIELDS = ["step", "epoch", "d_loss", "g_loss", "gamma_g", "gamma_d", "seconds"]
+TRAIN_LOG_FIELDS = ["step", "epoch", "d_loss", "g_loss", "gamma_g", "gamma_d", "seconds", "fcd", "classifier_score"]
 STEP_LOG_FIELDS = ["step", "d_loss", "g_loss", "gamma_g", "gamma_d"]
 
 
@@ -141,6 +141,7 @@ class GAN:
 
         self.all_finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in tf1.trainable_variables()])
         self.saver = tf1.train.Saver(max_to_keep=3, save_relative_paths=True)  # the folder can move
+        self.best_saver = tf1.train.Saver(max_to_keep=1, save_relative_paths=True)
 
     # ------------------------------------------------------------ paths and randomness
 
@@ -178,18 +179,22 @@ class GAN:
         values = self.sess.run({net: v[0] for net, v in self.gammas.items()})
         return {"gamma_" + net[0]: float(value) for net, value in values.items()}
 
-    def train(self, stop_after_steps=None, log=print):
-        """Train to the last epoch, resuming from the latest checkpoint; Ctrl-C or SIGTERM saves and stops."""
+    def train(self, stop_after_steps=None, log=print, evaluate_epoch=None):
+        """Train to the last epoch, resuming from the latest checkpoint; Ctrl-C or SIGTERM saves and stops.
+
+        evaluate_epoch(model) -> {'fcd', 'classifier_score'} runs every --eval_every epochs when given;
+        the checkpoint of the lowest FCD so far is kept in checkpoint/<model_dir>/best/.
+        """
         folder = self.out_dir("checkpoint")
         lock = acquire_lock(folder)
         for partial in glob.glob(os.path.join(folder, "*.tempstate*")):
             os.remove(partial)  # left by a process killed while saving; we hold the lock, nobody writes it
         try:
-            return self._train(stop_after_steps, log)
+            return self._train(stop_after_steps, log, evaluate_epoch)
         finally:
             lock.close()
 
-    def _train(self, stop_after_steps, log):
+    def _train(self, stop_after_steps, log, evaluate_epoch):
         args = self.args
         self.sess.run(tf1.global_variables_initializer())
         step = self.load(log)
@@ -254,9 +259,11 @@ class GAN:
                 if step == (epoch + 1) * self.num_batches:
                     # Outputs first, checkpoint last: a run killed in between redoes them on resume.
                     done = self.num_batches - start_batch
-                    append_csv(train_log, TRAIN_LOG_FIELDS,
-                               dict(step=step, epoch=epoch + 1, d_loss=totals[0] / done, g_loss=totals[1] / done,
-                                    seconds=round(time.time() - started, 2), **self.gamma_values()))
+                    row = dict(step=step, epoch=epoch + 1, d_loss=totals[0] / done, g_loss=totals[1] / done,
+                               seconds=round(time.time() - started, 2), **self.gamma_values())
+                    if evaluate_epoch is not None and (epoch + 1) % args.eval_every == 0:
+                        row.update(self.evaluate_and_keep_best(evaluate_epoch, step, train_log, writer, log))
+                    append_csv(train_log, TRAIN_LOG_FIELDS, row)
                     self.visualize_results(epoch + 1, writer)
                     self.plot_losses()
                     self.save(step)
@@ -274,6 +281,18 @@ class GAN:
         log(f"{self.model_name}: at step {step}, epoch {min(step // self.num_batches, self.epoch)}/{self.epoch}; "
             f"results in {result_dir}")
         return step
+
+    def evaluate_and_keep_best(self, evaluate_epoch, step, train_log, writer, log):
+        """The epoch's FCD and classifier score, to TensorBoard; saves to best/ on a new lowest FCD."""
+        scores = evaluate_epoch(self)
+        writer.add_summary(tf1.Summary(value=[tf1.Summary.Value(tag=k, simple_value=v)
+                                              for k, v in scores.items()]), step)
+        earlier = [float(r["fcd"]) for r in read_csv(train_log) if r.get("fcd")]
+        if not earlier or scores["fcd"] < min(earlier):
+            best = os.path.join(self.out_dir("checkpoint"), "best")
+            self.best_saver.save(self.sess, os.path.join(best, self.model_name + ".model"), global_step=step)
+            log(f"FCD {scores['fcd']:.3f} is the lowest so far: saved in {best}")
+        return scores
 
     # ------------------------------------------------------------ outputs
 

@@ -2,7 +2,9 @@
 import json
 import os
 
-from metrics import all_metrics
+from metrics import all_metrics, classifier_score, fcd
+
+EPOCH_EVAL_SAMPLES = 5000
 
 TABLE_ROWS = [("fcd", "FCD (lower is better)", "{:.3f}"), ("kid", "KID", "{:.5f}"),
               ("classifier_score", "classifier score", "{:.3f}"), ("precision", "precision (k=3)", "{:.3f}"),
@@ -20,6 +22,16 @@ def evaluate(model, classifier, splits, num_samples):
     return {"model_dir": model.model_dir, "num_samples": num_samples, "num_test_images": len(test_images),
             "model": all_metrics(test_features, fake_features, fake_probs),
             "real_floor": all_metrics(test_features, floor_features, floor_probs)}
+
+
+def epoch_evaluator(classifier, test_images, num_samples=EPOCH_EVAL_SAMPLES):
+    """A function of a model giving the FCD and classifier score of num_samples of its images, for training."""
+    test_features, _ = classifier.features_and_probs(test_images)
+
+    def evaluate_epoch(model):
+        features, probs = classifier.features_and_probs(model.generate(num_samples))
+        return {"fcd": fcd(test_features, features), "classifier_score": classifier_score(probs)[0]}
+    return evaluate_epoch
 
 
 def format_table(result):

@@ -72,6 +72,8 @@ def parse_args(argv=None):
     p.add_argument("--save_every", type=bounded_int(1, 10**9), default=500, help="checkpoint every N steps")
     p.add_argument("--log_every", type=bounded_int(1, 10**9), default=50,
                    help="losses to steps.csv and TensorBoard every N steps")
+    p.add_argument("--eval_every", type=bounded_int(0, 100_000), default=1,
+                   help="FCD and classifier score of 5,000 samples every N epochs while training; 0 turns it off")
     p.add_argument("--stop_after_steps", type=bounded_int(1, 10**9), default=None,
                    help="save and stop after N steps of this run; run again to continue")
     p.add_argument("--num_samples", type=bounded_int(1, MAX_NUM_SAMPLES), default=64,
@@ -121,14 +123,15 @@ def run_phase(args):
     import tensorflow as tf
     from GAN import GAN
     from SAGAN import SAGAN
-    from utils import load_dataset, load_splits
+    from utils import load_splits, train_and_test
 
     tf1 = tf.compat.v1
     model_classes = {"GAN": GAN, "SAGAN": SAGAN}
-    images = load_dataset(args.dataset, args.data_dir)[0] if args.phase == "train" else None
-    splits = load_splits(args.dataset, args.data_dir) if args.phase in ("eval", "attention", "compare") else None
+    splits = load_splits(args.dataset, args.data_dir) if args.phase != "sample" else None
+    images = train_and_test(splits)[0] if args.phase == "train" else None
+    measuring = args.phase in ("eval", "compare") or (args.phase == "train" and args.eval_every > 0)
     classifier = None
-    if args.phase in ("eval", "compare"):
+    if measuring:
         from classifier import trained_classifier
         classifier = trained_classifier(args.dataset, args.checkpoint_dir, splits)
 
@@ -156,7 +159,9 @@ def run_phase(args):
     with tf.Graph().as_default(), tf1.Session() as sess:
         model = build(args.gan_type, sess)
         if args.phase == "train":
-            model.train(stop_after_steps=args.stop_after_steps)
+            from evaluate import epoch_evaluator
+            model.train(stop_after_steps=args.stop_after_steps,
+                        evaluate_epoch=epoch_evaluator(classifier, splits["t10k"][0]) if classifier else None)
         elif args.phase == "sample":
             model.sample(args.num_samples)
         elif args.phase == "eval":

@@ -230,10 +230,14 @@ def load_splits(dataset, data_dir, log=print):
     return read_split_files(folder, dataset)
 
 
-def load_dataset(dataset, data_dir, log=print):
-    """Images uint8 [N, 28, 28, 1] and labels of train and test together, as the framework trains on both."""
-    splits = load_splits(dataset, data_dir, log)
+def train_and_test(splits):
+    """(images, labels) of both splits together, as the framework trains on both."""
     return tuple(np.concatenate(parts) for parts in zip(splits["train"], splits["t10k"]))
+
+
+def load_dataset(dataset, data_dir, log=print):
+    """Images uint8 [N, 28, 28, 1] and labels of train and test together."""
+    return train_and_test(load_splits(dataset, data_dir, log))
 
 
 # ---------------------------------------------------------------- images

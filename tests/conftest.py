@@ -55,7 +55,7 @@ def run_main():
     import main
 
     def run(*argv, **flags):
-        defaults = {"batch_size": 8, "log_every": 2, "epoch": 2}
+        defaults = {"batch_size": 8, "log_every": 2, "epoch": 2, "eval_every": 0}
         defaults.update(flags)
         args = [str(a) for a in argv] + [f"--{k}={v}" for k, v in defaults.items()]
         return main.main(args)

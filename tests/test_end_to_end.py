@@ -187,3 +187,17 @@ def test_compare_verdicts_follow_the_spread():
     assert "cannot be told apart" in compare.verdict("FCD", True, (10.0, 2.0, 3), (9.0, 1.5, 3))
     assert "SAGAN is better by 5" in compare.verdict("FCD", True, (10.0, 1.0, 3), (5.0, 1.0, 3))
     assert "GAN is better by 5" in compare.verdict("recall", False, (10.0, 1.0, 3), (5.0, 1.0, 3))
+
+
+def test_eval_every_epoch_logs_fcd_and_keeps_the_best_checkpoint(workdir, run_main, monkeypatch, capsys):
+    import classifier
+    monkeypatch.setattr(classifier, "EPOCHS", 1)
+    monkeypatch.setattr("evaluate.EPOCH_EVAL_SAMPLES", 64)
+    assert run_main("--gan_type", "GAN", eval_every=1) == 0
+    rows = gan_module.read_csv(str(workdir / "results" / "GAN_mnist_8_62" / "train_log.csv"))
+    assert len(rows) == 2 and all(np.isfinite(float(r["fcd"])) and float(r["classifier_score"]) >= 1
+                                  for r in rows)
+    best = tf.train.latest_checkpoint("checkpoint/GAN_mnist_8_62/best")
+    lowest = min(rows, key=lambda r: float(r["fcd"]))
+    assert best.endswith(f"-{lowest['step']}")
+    assert "is the lowest so far" in capsys.readouterr().out

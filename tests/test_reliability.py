@@ -20,7 +20,7 @@ MODEL_DIR = "GAN_mnist_8_62"
 
 
 def start(*argv, **popen):
-    args = [sys.executable, SCRIPT, "--gan_type", "GAN", "--batch_size", "8", *map(str, argv)]
+    args = [sys.executable, SCRIPT, "--gan_type", "GAN", "--batch_size", "8", "--eval_every", "0", *map(str, argv)]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
