@@ -328,11 +328,17 @@ class GAN:
             plot_curves({name: (steps, [float(r[name]) for r in rows]) for name in ("d_loss", "g_loss")},
                         os.path.join(result_dir, "losses.png"), f"{self.model_dir} losses")
 
-    def sample(self, num_samples, log=print):
-        """Restore the latest checkpoint and write samples.npy and samples.png."""
-        if self.load(log) is None:
+    def restore_trained(self, log=print):
+        """Restore the latest checkpoint for sampling or measuring; a clear error when there is none."""
+        step = self.load(log)
+        if step is None:
             raise UserError(f"no checkpoint in {os.path.join(self.args.checkpoint_dir, self.model_dir)}: "
                             f"train first with --phase train")
+        return step
+
+    def sample(self, num_samples, log=print):
+        """Restore the latest checkpoint and write samples.npy and samples.png."""
+        self.restore_trained(log)
         images = self.generate(num_samples)
         result_dir = self.out_dir("result")
         np.save(os.path.join(result_dir, "samples.npy"), images)

@@ -99,9 +99,7 @@ def parse_args(argv=None):
 def evaluate_checkpoint(model, classifier, splits, num_samples):
     """Restore the model's latest checkpoint, write metrics.json and print the table."""
     from evaluate import evaluate, format_table, write_result
-    from utils import UserError
-    if model.load() is None:
-        raise UserError(f"no checkpoint for {model.model_dir}: train first with --phase train")
+    model.restore_trained()
     result = evaluate(model, classifier, splits, num_samples)
     print(format_table(result))
     print(f"wrote {write_result(result, model.out_dir('result'))}")
@@ -113,8 +111,7 @@ def draw_attention(model, real_images, queries):
     from utils import UserError
     if not model.attention_maps:
         raise UserError(f"{model.model_name} has no attention blocks; use --gan_type SAGAN")
-    if model.load() is None:
-        raise UserError(f"no checkpoint for {model.model_dir}: train first with --phase train")
+    model.restore_trained()
     show_attention(model, real_images, queries or DEFAULT_QUERIES)
 
 
