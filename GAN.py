@@ -8,9 +8,11 @@ import time
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.protobuf import rewriter_config_pb2
 from tqdm import tqdm
 
-from ops import ATTENTION_MAPS, bn, conv2d, deconv2d, linear, lrelu
+from ops import (ATTENTION_MAPS, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, bn, conv2d, deconv2d, linear, lrelu,
+                 update_moving_average)
 from utils import UserError, image_grid, plot_curves, save_gif, save_grid, to_uint8
 
 tf1 = tf.compat.v1
@@ -21,7 +23,14 @@ SAMPLE_CHUNK = 1000  # images per session.run when sampling
 # Independent random streams derived from the seed.
 STREAM_SHUFFLE, STREAM_Z, STREAM_FIXED_Z = 1, 2, 3
 TRAIN_LOG_FIELDS = ["step", "epoch", "d_loss", "g_loss", "gamma_g", "gamma_d", "seconds", "fcd", "classifier_score"]
+PRECISION_SUFFIX = {"float32": "", "bfloat16": "_bf16"}  # of model_dir: precisions never share a run
 STEP_LOG_FIELDS = ["step", "d_loss", "g_loss", "gamma_g", "gamma_d"]
+
+
+def sigmoid_ce(logits, target):
+    """Mean sigmoid cross-entropy of logits against a constant label."""
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+        logits=logits, labels=tf.fill(tf.shape(logits), target)))
 
 
 class Interrupted(Exception):
@@ -56,6 +65,9 @@ class GAN:
         self.z_dim = args.z_dim
         self.epoch = args.epoch
         self.seed = args.seed
+        # --train_step literal: the article's two session.run calls, maximum-lrelu and moments batch norm.
+        self.fused_step = self.fused_kernels = args.train_step == "fused"
+        self.compute_dtype = tf.dtypes.as_dtype(args.precision)  # of the nets' arithmetic; weights stay float32
         self.data_X = images  # uint8 [N, 28, 28, 1]; None when only sampling
         if images is not None:
             if self.batch_size > len(images):
@@ -70,24 +82,30 @@ class GAN:
 
     def generator(self, z, is_training=True, reuse=False):
         """z [B, z_dim] -> images [B, 28, 28, 1] in [0, 1]."""
+        fused = self.fused_kernels
         with tf1.variable_scope("generator", reuse=reuse):
-            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1"), is_training, scope="g_bn1"))
-            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2"), is_training, scope="g_bn2"))
+            z = tf.cast(z, self.compute_dtype)
+            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1"), is_training, scope="g_bn1", fused=fused))
+            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2"), is_training, scope="g_bn2", fused=fused))
             net = tf.reshape(net, [-1, 7, 7, 128])  # [B, 7, 7, 128]
             net = self.feature_block(net, is_training, reuse)
             net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3"),
-                                is_training, scope="g_bn3"))
-            return tf.nn.sigmoid(deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4"))
+                                is_training, scope="g_bn3", fused=fused))
+            return tf.cast(tf.nn.sigmoid(deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4")), tf.float32)
 
     def discriminator(self, x, is_training=True, reuse=False):
         """images [B, 28, 28, 1] -> (probability, logit) of being real, each [B, 1]."""
+        fused = self.fused_kernels
         with tf1.variable_scope("discriminator", reuse=reuse):
-            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1"))
-            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2"), is_training, scope="d_bn2"))
+            x = tf.cast(x, self.compute_dtype)
+            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1"), fused=fused)
+            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2"), is_training, scope="d_bn2", fused=fused),
+                        fused=fused)
             net = self.feature_block(net, is_training, reuse)
             net = tf.reshape(net, [-1, 7 * 7 * 128])  # [B, 6272]
-            net = lrelu(bn(linear(net, 1024, scope="d_fc3"), is_training, scope="d_bn3"))
-            out_logit = linear(net, 1, scope="d_fc4")
+            net = lrelu(bn(linear(net, 1024, scope="d_fc3"), is_training, scope="d_bn3", fused=fused),
+                        fused=fused)
+            out_logit = tf.cast(linear(net, 1, scope="d_fc4"), tf.float32)  # the losses are float32
             return tf.nn.sigmoid(out_logit), out_logit
 
     # ------------------------------------------------------------ graph
@@ -99,13 +117,12 @@ class GAN:
         self.inputs = tf1.placeholder(tf.float32, [None, *IMAGE_SHAPE], name="real_images")
         self.z = tf1.placeholder(tf.float32, [None, self.z_dim], name="z")
 
+        first_bn = len(tf1.get_collection(BN_MOVING_AVERAGES))
         G = self.generator(self.z, is_training=True, reuse=False)
+        g_bn_pairs = list(zip(tf1.get_collection(BN_MOVING_AVERAGES)[first_bn:],
+                              tf1.get_collection(BN_BATCH_STATISTICS)[first_bn:]))
         _, D_real_logits = self.discriminator(self.inputs, is_training=True, reuse=False)
         _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
-
-        def sigmoid_ce(logits, target):
-            return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-                logits=logits, labels=tf.fill(tf.shape(logits), target)))
 
         self.d_loss_real = sigmoid_ce(D_real_logits, 1.0)
         self.d_loss_fake = sigmoid_ce(D_fake_logits, 0.0)
@@ -119,10 +136,14 @@ class GAN:
                        for v in tf1.trainable_variables(scope=net + "/") if v.op.name.endswith("attention/gamma")}
 
         self.global_step = tf1.train.get_or_create_global_step()
-        self.d_optim = tf1.train.AdamOptimizer(args.learning_rate, beta1=args.beta1) \
-            .minimize(self.d_loss, var_list=self.d_vars)
-        self.g_optim = tf1.train.AdamOptimizer(args.learning_rate * args.g_lr_ratio, beta1=args.beta1) \
-            .minimize(self.g_loss, var_list=self.g_vars, global_step=self.global_step)
+        d_optimizer = tf1.train.AdamOptimizer(args.learning_rate, beta1=args.beta1)
+        g_optimizer = tf1.train.AdamOptimizer(args.learning_rate * args.g_lr_ratio, beta1=args.beta1)
+        if self.fused_step:
+            self.train_op, self.g_loss_after_d_step = self.build_fused_step(G, g_bn_pairs, d_optimizer,
+                                                                            g_optimizer)
+        else:  # the article's step: session.run(d_optim), then session.run(g_optim), which recomputes G
+            self.d_optim = d_optimizer.minimize(self.d_loss, var_list=self.d_vars)
+            self.g_optim = g_optimizer.minimize(self.g_loss, var_list=self.g_vars, global_step=self.global_step)
 
         # Inference-mode nets: G samples; D and both attention maps are there to be looked at.
         first_map = len(tf1.get_collection(ATTENTION_MAPS))
@@ -131,11 +152,6 @@ class GAN:
         maps = tf1.get_collection(ATTENTION_MAPS)[first_map:]
         self.attention_maps = dict(zip(("generator", "discriminator"), maps))  # [B, 49, 49] each; {} for GAN
 
-        self.d_sum = tf1.summary.merge([tf1.summary.scalar("d_loss", self.d_loss),
-                                        tf1.summary.scalar("d_loss_real", self.d_loss_real),
-                                        tf1.summary.scalar("d_loss_fake", self.d_loss_fake)])
-        self.g_sum = tf1.summary.merge([tf1.summary.scalar("g_loss", self.g_loss)] +
-                                       [tf1.summary.scalar("gamma_" + net, v[0]) for net, v in self.gammas.items()])
         self.grid_ph = tf1.placeholder(tf.uint8, [1, None, None, 1], name="sample_grid")
         self.grid_sum = tf1.summary.image("samples", self.grid_ph)
 
@@ -143,13 +159,31 @@ class GAN:
         self.saver = tf1.train.Saver(max_to_keep=3, save_relative_paths=True)  # the folder can move
         self.best_saver = tf1.train.Saver(max_to_keep=1, save_relative_paths=True)
 
+    def build_fused_step(self, G, g_bn_pairs, d_optimizer, g_optimizer):
+        """The literal D step then G step as one session.run, with G's forward pass computed once.
+
+        Returns (train_op, g_loss). Its variables are named as the literal step's: checkpoints fit both.
+        """
+        d_step = d_optimizer.apply_gradients(d_optimizer.compute_gradients(self.d_loss, var_list=self.d_vars))
+        with tf.control_dependencies([d_step]):
+            # Built under the dependency, this D reads its weights after the D step, as the literal G step does.
+            _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
+        g_loss = sigmoid_ce(D_fake_logits, 1.0)
+        g_step = g_optimizer.apply_gradients(g_optimizer.compute_gradients(g_loss, var_list=self.g_vars),
+                                             global_step=self.global_step)
+        with tf.control_dependencies([g_step]):
+            # The literal G step runs G's forward pass again, which moves G's batch-norm averages a second time.
+            again = [update_moving_average(average, statistic) for average, statistic in g_bn_pairs]
+        return tf.group(g_step, *again), g_loss
+
     # ------------------------------------------------------------ paths and randomness
 
     @property
     def model_dir(self):
-        """The framework's {gan_type}_{dataset}_{batch_size}_{z_dim}, plus _seed{N} off the default seed."""
+        """The framework's {gan_type}_{dataset}_{batch_size}_{z_dim}, plus _seed{N} off the default seed, _bf16."""
         name = f"{self.model_name}_{self.dataset_name}_{self.batch_size}_{self.z_dim}"
-        return name if self.seed == 0 else f"{name}_seed{self.seed}"
+        name = name if self.seed == 0 else f"{name}_seed{self.seed}"
+        return name + PRECISION_SUFFIX[self.args.precision]
 
     def out_dir(self, kind):
         """checkpoint/, results/ or logs/ folder of this model_dir, created on demand."""
@@ -178,6 +212,22 @@ class GAN:
         """{'gamma_g': float, 'gamma_d': float} for the attention blocks there are."""
         values = self.sess.run({net: v[0] for net, v in self.gammas.items()})
         return {"gamma_" + net[0]: float(value) for net, value in values.items()}
+
+    def run_train_step(self, batch, z, all_losses=False):
+        """One D step then one G step on a batch; returns {'d_loss', 'g_loss'} (and D's two terms if all_losses).
+
+        --train_step literal runs them as the article does, two session.run calls with G recomputed;
+        fused runs the same updates in one call.
+        """
+        d_losses = {"d_loss": self.d_loss}
+        if all_losses:
+            d_losses.update(d_loss_real=self.d_loss_real, d_loss_fake=self.d_loss_fake)
+        feed = {self.inputs: batch, self.z: z}
+        if not self.fused_step:
+            d_out = self.sess.run([self.d_optim, d_losses], feed)[1]
+            g_out = self.sess.run([self.g_optim, {"g_loss": self.g_loss}], {self.z: z})[1]
+            return {**d_out, **g_out}
+        return self.sess.run([self.train_op, {**d_losses, "g_loss": self.g_loss_after_d_step}], feed)[1]
 
     def train(self, stop_after_steps=None, log=print, evaluate_epoch=None):
         """Train to the last epoch, resuming from the latest checkpoint; Ctrl-C or SIGTERM saves and stops.
@@ -233,22 +283,19 @@ class GAN:
                     batch = batch.astype(np.float32) / 255.0
                     z = self.batch_z(step)
                     log_now = (step + 1) % args.log_every == 0
-                    d_fetch = [self.d_optim, self.d_loss] + ([self.d_sum] if log_now else [])
-                    d_out = self.sess.run(d_fetch, {self.inputs: batch, self.z: z})
-                    g_fetch = [self.g_optim, self.g_loss] + ([self.g_sum] if log_now else [])
-                    g_out = self.sess.run(g_fetch, {self.z: z})
+                    losses = self.run_train_step(batch, z, log_now)
                     step += 1
                     steps_this_run += 1
-                    if not (np.isfinite(d_out[1]) and np.isfinite(g_out[1])):
-                        raise NonFinite(f"non-finite loss at step {step} (d_loss {d_out[1]}, g_loss {g_out[1]})")
-                    totals += (d_out[1], g_out[1])
+                    if not all(np.isfinite(v) for v in losses.values()):
+                        raise NonFinite(f"non-finite loss at step {step} (d_loss {losses['d_loss']}, "
+                                        f"g_loss {losses['g_loss']})")
+                    totals += (losses["d_loss"], losses["g_loss"])
                     if log_now:
-                        writer.add_summary(d_out[2], step)
-                        writer.add_summary(g_out[2], step)
                         gammas = self.gamma_values()
-                        append_csv(step_log, STEP_LOG_FIELDS,
-                                   dict(step=step, d_loss=d_out[1], g_loss=g_out[1], **gammas))
-                        bar.set_postfix(d_loss=f"{d_out[1]:.3f}", g_loss=f"{g_out[1]:.3f}",
+                        writer.add_summary(scalar_summary({**losses, **gammas}), step)
+                        append_csv(step_log, STEP_LOG_FIELDS, dict(step=step, d_loss=losses["d_loss"],
+                                                                   g_loss=losses["g_loss"], **gammas))
+                        bar.set_postfix(d_loss=f"{losses['d_loss']:.3f}", g_loss=f"{losses['g_loss']:.3f}",
                                         **{k: f"{v:.4f}" for k, v in gammas.items()})
                     stopping = stop["signal"] is not None or steps_this_run == stop_after_steps
                     if idx + 1 < self.num_batches and (stopping or step % args.save_every == 0):
@@ -285,8 +332,7 @@ class GAN:
     def evaluate_and_keep_best(self, evaluate_epoch, step, train_log, writer, log):
         """The epoch's FCD and classifier score, to TensorBoard; saves to best/ on a new lowest FCD."""
         scores = evaluate_epoch(self)
-        writer.add_summary(tf1.Summary(value=[tf1.Summary.Value(tag=k, simple_value=v)
-                                              for k, v in scores.items()]), step)
+        writer.add_summary(scalar_summary(scores), step)
         earlier = [float(r["fcd"]) for r in read_csv(train_log) if r.get("fcd")]
         if not earlier or scores["fcd"] < min(earlier):
             best = os.path.join(self.out_dir("checkpoint"), "best")
@@ -405,6 +451,21 @@ class GAN:
                       if mismatched else f"it has extra variable {sorted(set(stored) - set(ours))[0]}")
             raise UserError(f"checkpoint {path} was written by another model ({detail}); "
                             f"check --gan_type and --z_dim, or use another --checkpoint_dir")
+
+
+def session_config(args):
+    """Session options for the chosen --train_step."""
+    config = tf1.ConfigProto()
+    if args.train_step == "fused":
+        # Grappler's remapper fuses d_conv1's conv, bias and leaky ReLU although the gradient still reads
+        # the bias output; it then logs an error and gives up. Skipping it costs nothing measurable.
+        config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
+    return config
+
+
+def scalar_summary(values):
+    """A TensorBoard summary of named floats."""
+    return tf1.Summary(value=[tf1.Summary.Value(tag=k, simple_value=float(v)) for k, v in values.items()])
 
 
 def acquire_lock(folder):

@@ -13,4 +13,4 @@ class SAGAN(GAN):
 
     def feature_block(self, net, is_training, reuse):
         """Self-attention, under <generator or discriminator>/attention."""
-        return attention(net, is_training, scope="attention", reuse=reuse)
+        return attention(net, is_training, scope="attention", reuse=reuse, fused=self.fused_kernels)

@@ -18,10 +18,11 @@ REPORTED = [("fcd", "FCD", True), ("kid", "KID", True), ("classifier_score", "cl
             ("classes_covered", "classes covered", False), ("kl_from_uniform", "KL from uniform", True)]
 
 
-def find_runs(result_dir, dataset, batch_size, z_dim):
-    """{gan_type: {seed: results folder}} of the runs that have a train_log.csv."""
+def find_runs(result_dir, dataset, batch_size, z_dim, suffix=""):
+    """{gan_type: {seed: results folder}} of the runs that have a train_log.csv; suffix picks a precision."""
     runs = {t: {} for t in GAN_TYPES}
-    pattern = re.compile(rf"^({'|'.join(GAN_TYPES)})_{re.escape(dataset)}_{batch_size}_{z_dim}(?:_seed(\d+))?$")
+    pattern = re.compile(rf"^({'|'.join(GAN_TYPES)})_{re.escape(dataset)}_{batch_size}_{z_dim}(?:_seed(\d+))?"
+                         rf"{re.escape(suffix)}$")
     for folder in sorted(glob.glob(os.path.join(result_dir, "*"))):
         match = pattern.match(os.path.basename(folder))
         if match and os.path.exists(os.path.join(folder, "train_log.csv")):

@@ -67,6 +67,12 @@ def parse_args(argv=None):
     p.add_argument("--g_lr_ratio", type=bounded_float(0.0, 1000.0), default=5.0,
                    help="G's learning rate as a multiple of D's")
     p.add_argument("--beta1", type=bounded_float(0.0, 0.999, low_open=False), default=0.5, help="Adam beta1")
+    p.add_argument("--train_step", default="fused", choices=("fused", "literal"),
+                   help="fused: D and G steps in one session.run, G's forward pass shared; literal: the article's "
+                        "two session.run calls; the same updates")
+    p.add_argument("--precision", default="float32", choices=("float32", "bfloat16"),
+                   help="arithmetic of the nets; bfloat16 is mixed precision, with float32 weights, batch-norm "
+                        "statistics and losses")
     p.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=0,
                    help="seed of weights, data order and z; other than 0 it is added to model_dir")
     p.add_argument("--save_every", type=bounded_int(1, 10**9), default=500, help="checkpoint every N steps")
@@ -118,7 +124,7 @@ def draw_attention(model, real_images, queries):
 def run_phase(args):
     """Load what the phase needs, build the model in its own graph and run the phase."""
     import tensorflow as tf
-    from GAN import GAN
+    from GAN import GAN, session_config
     from SAGAN import SAGAN
     from utils import load_splits, train_and_test
 
@@ -139,21 +145,23 @@ def run_phase(args):
 
     if args.phase == "compare":
         from compare import GAN_TYPES, find_runs, write_report
-        runs = find_runs(args.result_dir, args.dataset, args.batch_size, args.z_dim)
+        from GAN import PRECISION_SUFFIX
+        suffix = PRECISION_SUFFIX[args.precision]
+        runs = find_runs(args.result_dir, args.dataset, args.batch_size, args.z_dim, suffix)
         parameter_counts = {}
         for gan_type in GAN_TYPES:
             for seed, folder in runs[gan_type].items():
                 if not os.path.exists(os.path.join(folder, "metrics.json")):
-                    with tf.Graph().as_default(), tf1.Session() as sess:
+                    with tf.Graph().as_default(), tf1.Session(config=session_config(args)) as sess:
                         evaluate_checkpoint(build(gan_type, sess, seed=seed), classifier, splits,
                                             args.num_eval_samples)
             with tf.Graph().as_default():
                 model = build(gan_type, None)
                 parameter_counts[gan_type] = tuple(sum(v.shape.num_elements() for v in variables)
                                                    for variables in (model.g_vars, model.d_vars))
-        write_report(runs, parameter_counts, os.path.join(args.result_dir, f"compare_{args.dataset}"))
+        write_report(runs, parameter_counts, os.path.join(args.result_dir, f"compare_{args.dataset}{suffix}"))
         return
-    with tf.Graph().as_default(), tf1.Session() as sess:
+    with tf.Graph().as_default(), tf1.Session(config=session_config(args)) as sess:
         model = build(args.gan_type, sess)
         if args.phase == "train":
             from evaluate import epoch_evaluator

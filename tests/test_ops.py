@@ -134,3 +134,56 @@ def test_attention_query_maps_follow_the_rows_of_beta():
     assert maps.shape == (1, 1, 28, 28)
     assert maps[0, 0, 24:28, 0:4].min() == 1.0 and maps[0, 0].sum() == 16
     assert attention_maps.mean_entropy(np.full((2, 49, 49), 1 / 49)) == pytest.approx(np.log(49))
+
+
+@pytest.mark.parametrize("shape", [(16, 32), (8, 7, 7, 16)])
+def test_fused_bn_matches_the_unfused_ops_value_statistics_and_gradients(sess, shape):
+    rng = np.random.default_rng(4)
+    x = tf.constant(rng.normal(3.0, 2.0, size=shape).astype(np.float32))
+    upstream = tf.constant(rng.normal(size=shape).astype(np.float32))  # a generic loss: sum(upstream * y)
+    results = {}
+    for fused in (True, False):
+        scope = f"bn_{fused}"
+        out = ops.bn(x, True, scope=scope, fused=fused)
+        with tf1.variable_scope(scope, reuse=True):
+            gamma, beta = tf1.get_variable("gamma"), tf1.get_variable("beta")
+            moving = [tf1.get_variable("moving_mean"), tf1.get_variable("moving_variance")]
+        sess.run(tf1.variables_initializer([gamma, beta, *moving]))
+        sess.run([gamma.assign(rng.normal(1.0, 0.3, shape[-1])), beta.assign(rng.normal(0.0, 0.3, shape[-1]))]
+                 if fused else [gamma.assign(results[True]["gamma"]), beta.assign(results[True]["beta"])])
+        grads = tf.gradients(tf.reduce_sum(out * upstream), [x, gamma, beta])
+        values = sess.run({"out": out, "grads": grads, "gamma": gamma, "beta": beta})
+        values["moving"] = sess.run(moving)  # after exactly one training-mode pass
+        results[fused] = values
+    fused, unfused = results[True], results[False]
+    np.testing.assert_allclose(fused["out"], unfused["out"], rtol=1e-5, atol=1e-5)
+    for name, a, b in zip(("x", "gamma", "beta"), fused["grads"], unfused["grads"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max(), err_msg=name)
+    for a, b in zip(fused["moving"], unfused["moving"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_fused_lrelu_matches_the_maximum_and_its_gradient(sess):
+    values = np.array([-3.0, -0.5, -1e-6, 1e-6, 0.5, 3.0], np.float32)
+    x = tf.constant(values)
+    outs = {fused: ops.lrelu(x, fused=fused) for fused in (True, False)}
+    grads = {fused: tf.gradients(out, x)[0] for fused, out in outs.items()}
+    got = sess.run({"out": outs, "grad": grads})
+    assert got["out"][True].tolist() == got["out"][False].tolist()
+    assert got["grad"][True].tolist() == got["grad"][False].tolist() == pytest.approx([0.2] * 3 + [1.0] * 3)
+
+
+def test_bfloat16_inputs_compute_in_bfloat16_on_float32_weights(sess):
+    x = tf.constant(np.random.default_rng(5).normal(size=(4, 7, 7, 128)).astype(np.float32))
+    out16 = ops.attention(tf.cast(x, tf.bfloat16), True, scope="att")
+    out32 = ops.attention(x, True, scope="att", reuse=True)
+    assert out16.dtype == tf.bfloat16
+    assert all(v.dtype.base_dtype == tf.float32 for v in tf1.global_variables())
+    beta16, beta32 = tf1.get_collection(ops.ATTENTION_MAPS)[-2:]
+    assert beta16.dtype == tf.float32  # softmax stays float32
+    sess.run(tf1.global_variables_initializer())
+    with tf1.variable_scope("att", reuse=True):
+        sess.run(tf1.get_variable("gamma").assign([0.5]))
+    a, b = sess.run([tf.cast(out16, tf.float32), out32])
+    np.testing.assert_allclose(a, b, atol=0.1)  # bfloat16 keeps 8 significant bits
+    assert np.abs(a - b).max() > 0  # and it did round

@@ -1,0 +1,317 @@
+"""Benchmark: training, sampling and evaluation speed of GAN and SAGAN, against the article's literal step.
+
+    python bench.py            # the full run whose JSON is committed under bench/results/
+    python bench.py --quick    # a smoke test of every measurement; its timings mean nothing
+
+The configurations are timed in alternating blocks in one process, so a noisy, shared machine
+slows them alike; read the ratios, not the absolute rates. The overhead of a real epoch and the
+peak memory come from one child process per model, running train() as main.py does.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+CONFIGS = {  # name: (--train_step, --precision)
+    "literal": ("literal", "float32"),
+    "default": ("fused", "float32"),
+    "bfloat16": ("fused", "bfloat16"),
+}
+ATTENTION_CHANNELS, ATTENTION_SIZE = 128, 7
+EPOCH_CHILD = [sys.executable, os.path.abspath(__file__)]  # the command of the real-epoch child process
+
+
+def forward_macs(model_name, z_dim):
+    """Multiply-adds per image of each net's forward pass, matmuls and convolutions only: {'G', 'D', ...}."""
+    c, n = ATTENTION_CHANNELS, ATTENTION_SIZE * ATTENTION_SIZE
+    conv_4x4 = 16  # kernel positions
+    attention = (2 * n * (c // 8) * conv_4x4 * c  # f and g
+                 + n * c * conv_4x4 * c  # h
+                 + n * n * (c // 8) + n * n * c)  # g f^T, then beta h
+    g_fc1, g_fc2 = z_dim * 1024, 1024 * 7 * 7 * 128
+    g_dc3, g_dc4 = 7 * 7 * 128 * 64 * conv_4x4, 14 * 14 * 64 * 1 * conv_4x4
+    d_conv1, d_conv2 = 14 * 14 * 64 * conv_4x4, 7 * 7 * 128 * 64 * conv_4x4
+    d_fc3, d_fc4 = 7 * 7 * 128 * 1024, 1024
+    extra = attention if model_name == "SAGAN" else 0
+    return {"G": g_fc1 + g_fc2 + g_dc3 + g_dc4 + extra, "D": d_conv1 + d_conv2 + d_fc3 + d_fc4 + extra,
+            "g_fc1": g_fc1, "d_conv1": d_conv1}
+
+
+def flops_per_image(model_name, z_dim, train_step):
+    """Floating-point operations per trained image of one D step and one G step (2 per multiply-add).
+
+    A backward pass costs a forward pass for the weight gradients and another for the input
+    gradients, except where no gradient is needed: the images' and z's, and D's weights in the G step.
+    D step: G, D(real), D(fake), both backwards into D's weights. G step: G (again, in the literal
+    step), D(fake), its input gradients, G's backward.
+    """
+    m = forward_macs(model_name, z_dim)
+    g, d = m["G"], m["D"]
+    d_step = g + 2 * d + 2 * (2 * d - m["d_conv1"])
+    g_step = (g if train_step == "literal" else 0) + d + d + (2 * g - m["g_fc1"])
+    return 2 * (d_step + g_step)
+
+
+def matmul_peak(dtype_name, size, seconds):
+    """The best GFLOP/s of square matmuls of the given dtype, eight per session.run."""
+    import tensorflow as tf
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        rng = np.random.default_rng(0)
+        a = [tf1.get_variable(f"a{i}", initializer=rng.normal(size=(size, size)).astype(np.float32))
+             for i in range(8)]
+        b = tf1.get_variable("b", initializer=rng.normal(size=(size, size)).astype(np.float32))
+        dtype = tf.dtypes.as_dtype(dtype_name)
+        # Each product is reduced and fetched: grappler prunes ops whose results nothing reads.
+        products = tf.add_n([tf.reduce_sum(tf.cast(tf.matmul(tf.cast(x, dtype), tf.cast(b, dtype)), tf.float32))
+                             for x in a])
+        sess.run(tf1.global_variables_initializer())
+        sess.run(products)
+        best, deadline = 0.0, time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            sess.run(products)
+            best = max(best, 8 * 2 * size ** 3 / (time.perf_counter() - started) / 1e9)
+    return best
+
+
+def build(model_name, config, batch_size, images=None, **flags):
+    """A model of the configuration in its own graph and session, variables initialised."""
+    import tensorflow as tf
+    from GAN import GAN, session_config
+    from SAGAN import SAGAN
+    from main import parse_args
+    train_step, precision = CONFIGS[config]
+    argv = ["--gan_type", model_name, "--train_step", train_step, "--precision", precision,
+            "--batch_size", str(batch_size)] + [f"--{k}={v}" for k, v in flags.items()]
+    args = parse_args(argv)
+    graph = tf.Graph()
+    with graph.as_default():
+        sess = tf.compat.v1.Session(config=session_config(args))
+        model = {"GAN": GAN, "SAGAN": SAGAN}[model_name](sess, args, images)
+        model.build_model()
+        sess.run(tf.compat.v1.global_variables_initializer())
+    return model
+
+
+def time_training(model_name, batch_size, steps, rounds, warmup):
+    """Images per second of each configuration, timed in alternating blocks of steps; the median block."""
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 256, (batch_size * steps, 28, 28, 1), dtype=np.uint8)
+    models = {config: build(model_name, config, batch_size) for config in CONFIGS}
+
+    def block(model, count):
+        # As the training loop does: gather, scale, draw z, step.
+        for step in range(count):
+            batch = data[step % steps * batch_size:(step % steps + 1) * batch_size].astype(np.float32) / 255.0
+            model.run_train_step(batch, model.batch_z(step))
+
+    for model in models.values():
+        block(model, warmup)
+    rates = {config: [] for config in models}
+    for _ in range(rounds):
+        for config, model in models.items():
+            started = time.perf_counter()
+            block(model, steps)
+            rates[config].append(steps * batch_size / (time.perf_counter() - started))
+    for model in models.values():
+        model.sess.close()
+    return {config: float(np.median(r)) for config, r in rates.items()}, rates
+
+
+def time_sampling(model_name, num_samples):
+    """Images per second of the default configuration's sampler, 1,000 per session.run."""
+    model = build(model_name, "default", 8)
+    model.generate(min(num_samples, 1000))  # warm-up
+    started = time.perf_counter()
+    model.generate(num_samples)
+    rate = num_samples / (time.perf_counter() - started)
+    model.sess.close()
+    return rate
+
+
+def time_evaluation(model_name, num_samples, splits, classifier):
+    """Seconds to evaluate num_samples generated images: sampling, features and every metric."""
+    from evaluate import evaluate
+    model = build(model_name, "default", 8)
+    started = time.perf_counter()
+    evaluate(model, classifier, splits, num_samples)
+    seconds = time.perf_counter() - started
+    model.sess.close()
+    return seconds
+
+
+def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bare_steps, epoch_images):
+    """In this (child) process: one real epoch of train(), every overhead on, then bare steps; JSON on stdout.
+
+    The overhead is the epoch's time over num_batches bare steps of the same session, minus one.
+    """
+    import tensorflow as tf
+    from classifier import trained_classifier
+    from evaluate import epoch_evaluator
+    from utils import load_splits, train_and_test
+    tf.compat.v1.disable_eager_execution()
+    splits = load_splits("mnist", data_dir)
+    classifier = trained_classifier("mnist", checkpoint_dir, splits)
+    images = train_and_test(splits)[0][:epoch_images]  # the 70,000 the training uses, unless --quick
+    model = build(model_name, "default", batch_size, images, epoch=1,
+                  checkpoint_dir=os.path.join(workdir, "checkpoint"), result_dir=os.path.join(workdir, "results"),
+                  log_dir=os.path.join(workdir, "logs"))
+    evaluate_epoch = epoch_evaluator(classifier, splits["t10k"][0])
+    batch = model.data_X[:model.batch_size].astype(np.float32) / 255.0
+    for all_losses in (False, True):  # TF optimises the graph on the first run of each set of fetches
+        model.run_train_step(batch, model.batch_z(0), all_losses)
+    started = time.perf_counter()
+    with model.sess.graph.as_default():
+        model.train(log=lambda message: print(message, file=sys.stderr), evaluate_epoch=evaluate_epoch)
+    epoch_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for step in range(bare_steps):
+        model.run_train_step(batch, model.batch_z(step))
+    step_seconds = (time.perf_counter() - started) / bare_steps
+    print(json.dumps({"epoch_seconds": epoch_seconds, "num_batches": model.num_batches,
+                      "bare_step_seconds": step_seconds,
+                      "overhead": epoch_seconds / (model.num_batches * step_seconds) - 1}))
+
+
+def run_epoch_child(model_name, batch_size, data_dir, checkpoint_dir, bare_steps, epoch_images):
+    """measure_epoch in a child process; adds its peak resident memory in MB."""
+    with tempfile.TemporaryDirectory() as workdir:
+        command = EPOCH_CHILD + ["--child_epoch", model_name, "--batch_size", str(batch_size), "--data_dir", data_dir,
+                                 "--checkpoint_dir", checkpoint_dir, "--workdir", workdir,
+                                 "--bare_steps", str(bare_steps)]
+        command += ["--epoch_images", str(epoch_images)] if epoch_images else []
+        with open(os.path.join(workdir, "stderr.txt"), "w+") as stderr:
+            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
+            output = child.stdout.read()
+            _, status, usage = os.wait4(child.pid, 0)  # wait4, unlike wait, gives this child's own rusage
+            child.returncode = os.waitstatus_to_exitcode(status)
+            if child.returncode != 0:
+                stderr.seek(0)
+                last = (stderr.read().strip().splitlines() or ["(no output)"])[-1]
+                raise RuntimeError(f"the epoch child of {model_name} failed with status {child.returncode}: {last}")
+    result = json.loads(output.strip().splitlines()[-1])
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return result
+
+
+def machine():
+    """What the numbers were measured on."""
+    import tensorflow as tf
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+            "tensorflow": tf.__version__, "gpu": bool(tf.config.list_physical_devices("GPU")),
+            "load_average_at_start": os.getloadavg()[0], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def format_table(report):
+    """The report as plain text."""
+    peaks = report["matmul_peak_gflops"]
+    lines = [f"{report['machine']['cpu']}, {report['machine']['cores']} cores, TF {report['machine']['tensorflow']}; "
+             f"matmul peak: float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s",
+             f"{'model':<7}{'config':<10}{'img/s':>8}{'x literal':>10}{'MFLOP/img':>10}{'GFLOP/s':>9}"
+             f"{'% fp32 pk':>10}{'% bf16 pk':>10}"]
+    for model_name, result in report["models"].items():
+        for config, row in result["training"].items():
+            lines.append(f"{model_name:<7}{config:<10}{row['images_per_second']:>8.0f}{row['speedup']:>10.3f}"
+                         f"{row['flops_per_image'] / 1e6:>10.0f}{row['gflops']:>9.0f}"
+                         f"{100 * row['share_of_fp32_peak']:>10.1f}{100 * row['share_of_bf16_peak']:>10.1f}")
+    for model_name, result in report["models"].items():
+        parts = [f"sampling {result['sampling_images_per_second']:.0f} img/s"]
+        if "evaluation_seconds" in result:
+            parts.append(f"evaluation of {report['settings']['eval_samples']} samples "
+                         f"{result['evaluation_seconds']:.1f} s")
+        if "epoch" in result:
+            epoch = result["epoch"]
+            parts.append(f"epoch {epoch['epoch_seconds']:.0f} s, overhead {100 * epoch['overhead']:+.1f}%, "
+                         f"peak RSS {epoch['peak_rss_mb']:.0f} MB")
+        lines.append(f"{model_name}: " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    """The benchmark's command line."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="a smoke test: tiny sizes, meaningless timings")
+    p.add_argument("--models", nargs="+", default=["GAN", "SAGAN"], choices=("GAN", "SAGAN"))
+    p.add_argument("--data_dir", default="data", help="MNIST lives in <this>/mnist (fetched if missing)")
+    p.add_argument("--checkpoint_dir", default="checkpoint", help="where the metrics' classifier is kept")
+    p.add_argument("--output", default=None, help="JSON file (default bench/results/<date>[_quick].json)")
+    p.add_argument("--no_epoch", action="store_true", help="skip the real epoch (overheads and memory)")
+    p.add_argument("--child_epoch", choices=("GAN", "SAGAN"), help=argparse.SUPPRESS)
+    p.add_argument("--workdir", help=argparse.SUPPRESS)
+    p.add_argument("--bare_steps", type=int, default=200, help=argparse.SUPPRESS)
+    p.add_argument("--batch_size", type=int, default=64, help=argparse.SUPPRESS)
+    p.add_argument("--epoch_images", type=int, default=None, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the benchmark; returns the report."""
+    args = parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+    tf.compat.v1.disable_eager_execution()
+    if args.child_epoch:
+        measure_epoch(args.child_epoch, args.batch_size, args.data_dir, args.checkpoint_dir, args.workdir,
+                      args.bare_steps, args.epoch_images)
+        return None
+    from classifier import trained_classifier
+    from utils import load_splits
+
+    settings = dict(batch_size=8, steps=3, rounds=2, warmup=1, matmul_size=256, matmul_seconds=0.5,
+                    sample_count=256, eval_samples=200, bare_steps=3, epoch_images=256) if args.quick else \
+        dict(batch_size=64, steps=40, rounds=7, warmup=10, matmul_size=2048, matmul_seconds=10,
+             sample_count=10_000, eval_samples=10_000, bare_steps=200, epoch_images=None)
+    report = {"machine": machine(), "settings": settings, "quick": args.quick, "models": {}}
+    print(f"bench on {report['machine']['cpu']} ({report['machine']['cores']} cores)", flush=True)
+    peaks = {dtype: matmul_peak(dtype, settings["matmul_size"], settings["matmul_seconds"])
+             for dtype in ("float32", "bfloat16")}
+    report["matmul_peak_gflops"] = peaks
+    splits = load_splits("mnist", args.data_dir)
+    classifier = trained_classifier("mnist", args.checkpoint_dir, splits)
+    for model_name in args.models:
+        print(f"{model_name}: training steps", flush=True)
+        medians, blocks = time_training(model_name, settings["batch_size"], settings["steps"], settings["rounds"],
+                                        settings["warmup"])
+        training = {}
+        for config, rate in medians.items():
+            flops = flops_per_image(model_name, 62, CONFIGS[config][0])
+            gflops = rate * flops / 1e9
+            training[config] = {"train_step": CONFIGS[config][0], "precision": CONFIGS[config][1],
+                                "images_per_second": rate, "speedup": rate / medians["literal"],
+                                "block_images_per_second": blocks[config], "flops_per_image": flops,
+                                "gflops": gflops, "share_of_fp32_peak": gflops / peaks["float32"],
+                                "share_of_bf16_peak": gflops / peaks["bfloat16"]}
+        result = {"training": training}
+        print(f"{model_name}: sampling and evaluation", flush=True)
+        result["sampling_images_per_second"] = time_sampling(model_name, settings["sample_count"])
+        result["evaluation_seconds"] = time_evaluation(model_name, settings["eval_samples"], splits, classifier)
+        if not args.no_epoch:
+            print(f"{model_name}: one real epoch in a child process", flush=True)
+            result["epoch"] = run_epoch_child(model_name, settings["batch_size"], args.data_dir, args.checkpoint_dir,
+                                              settings["bare_steps"], settings["epoch_images"])
+        report["models"][model_name] = result
+    print(format_table(report))
+    output = args.output or os.path.join("bench", "results",
+                                         time.strftime("%Y-%m-%d") + ("_quick" if args.quick else "") + ".json")
+    os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
+    with open(output, "w") as f:
+        json.dump(report, f, indent=2)
+    print(f"wrote {output}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

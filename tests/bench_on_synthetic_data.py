@@ -1,0 +1,11 @@
+"""bench.py's real-epoch child for subprocess tests: synthetic IDX files cannot carry the real hashes."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import bench  # noqa: E402
+import utils  # noqa: E402
+
+utils.KNOWN_SHA256.clear()
+bench.main()

@@ -1,0 +1,59 @@
+"""bench.py: the FLOP count against the nets' own shapes, and a --quick run of every measurement."""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import bench
+from GAN import GAN
+from SAGAN import SAGAN
+from main import parse_args
+
+tf1 = tf.compat.v1
+
+
+@pytest.mark.parametrize("model_class", [GAN, SAGAN])
+def test_forward_multiply_adds_follow_the_nets_weights(model_class):
+    """Each weight is used once per output position of a conv, input position of a deconv, row of a matmul."""
+    with tf.Graph().as_default():
+        model = model_class(None, parse_args(["--gan_type", model_class.model_name]), images=None)
+        model.build_model()
+        shapes = {v.op.name: v.shape.as_list() for v in tf1.trainable_variables()}
+    positions = {"g_dc3": 7 * 7, "g_dc4": 14 * 14, "d_conv1": 14 * 14, "d_conv2": 7 * 7,
+                 "f_conv": 7 * 7, "g_conv": 7 * 7, "h_conv": 7 * 7}
+    counted = {"generator": 0, "discriminator": 0}
+    for name, shape in shapes.items():
+        net, *_, layer, kind = name.split("/")
+        if kind in ("Matrix", "w"):
+            counted[net] += int(np.prod(shape)) * positions.get(layer, 1)
+    if model_class is SAGAN:  # g f^T and beta h: [49, 16] x [16, 49], then [49, 49] x [49, 128]
+        for net in counted:
+            counted[net] += 49 * 49 * 16 + 49 * 49 * 128
+    macs = bench.forward_macs(model_class.model_name, 62)
+    assert (macs["G"], macs["D"]) == (counted["generator"], counted["discriminator"])
+    # The literal step runs G's forward pass once more than the default one.
+    extra = bench.flops_per_image(model_class.model_name, 62, "literal") - \
+        bench.flops_per_image(model_class.model_name, 62, "fused")
+    assert extra == 2 * macs["G"]
+
+
+def test_quick_bench_measures_everything_and_writes_json(workdir, monkeypatch):
+    here = os.path.dirname(os.path.abspath(__file__))
+    monkeypatch.setattr(bench, "EPOCH_CHILD", [sys.executable, os.path.join(here, "bench_on_synthetic_data.py")])
+    output = workdir / "bench.json"
+    bench.main(["--quick", "--models", "SAGAN", "--output", str(output)])
+    report = json.loads(output.read_text())
+    assert report["quick"] and report["matmul_peak_gflops"]["float32"] > 0
+    result = report["models"]["SAGAN"]
+    assert set(result["training"]) == {"literal", "default", "bfloat16"}
+    assert result["training"]["literal"]["speedup"] == 1.0
+    assert all(row["images_per_second"] > 0 and row["gflops"] > 0 for row in result["training"].values())
+    assert result["sampling_images_per_second"] > 0 and result["evaluation_seconds"] > 0
+    epoch = result["epoch"]
+    assert epoch["num_batches"] == 48 // 8 and epoch["epoch_seconds"] > 0 and epoch["peak_rss_mb"] > 100
+    # The child trained for real, in a folder of its own that is gone, and reused the classifier.
+    assert not (workdir / "results").exists()
+    assert (workdir / "checkpoint" / "classifier_mnist").is_dir()
