@@ -177,28 +177,28 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
     step_seconds = (time.perf_counter() - started) / bare_steps
     print(json.dumps({"epoch_seconds": epoch_seconds, "num_batches": model.num_batches,
                       "bare_step_seconds": step_seconds,
-                      "overhead": epoch_seconds / (model.num_batches * step_seconds) - 1}))
+                      "overhead": epoch_seconds / (model.num_batches * step_seconds) - 1,
+                      "peak_rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb():
+    """This process's peak resident memory since exec (VmHWM; a child's ru_maxrss counts its parent's pages)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024  # kB
 
 
 def run_epoch_child(model_name, batch_size, data_dir, checkpoint_dir, bare_steps, epoch_images):
-    """measure_epoch in a child process; adds its peak resident memory in MB."""
+    """measure_epoch in a child process, which also reports its peak resident memory in MB."""
     with tempfile.TemporaryDirectory() as workdir:
         command = EPOCH_CHILD + ["--child_epoch", model_name, "--batch_size", str(batch_size), "--data_dir", data_dir,
                                  "--checkpoint_dir", checkpoint_dir, "--workdir", workdir,
                                  "--bare_steps", str(bare_steps)]
         command += ["--epoch_images", str(epoch_images)] if epoch_images else []
-        with open(os.path.join(workdir, "stderr.txt"), "w+") as stderr:
-            child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
-            output = child.stdout.read()
-            _, status, usage = os.wait4(child.pid, 0)  # wait4, unlike wait, gives this child's own rusage
-            child.returncode = os.waitstatus_to_exitcode(status)
-            if child.returncode != 0:
-                stderr.seek(0)
-                last = (stderr.read().strip().splitlines() or ["(no output)"])[-1]
-                raise RuntimeError(f"the epoch child of {model_name} failed with status {child.returncode}: {last}")
-    result = json.loads(output.strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
-    return result
+        child = subprocess.run(command, capture_output=True, text=True)
+    if child.returncode != 0:
+        last = (child.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"the epoch child of {model_name} failed with status {child.returncode}: {last}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 def machine():

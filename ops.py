@@ -72,9 +72,8 @@ def hw_flatten(x):
 def normalise_with_batch_statistics(x, gamma, beta, epsilon):
     """(gamma * (x - mean) / sqrt(variance + epsilon) + beta, mean, variance) over all axes but the last.
 
-    Autodiff of tf.nn.moments builds some fifteen passes over x for the gradient; this one writes
-    the textbook batch-norm gradient, in three. (TF's FusedBatchNormV3 is not used: under oneDNN
-    it gave D gradients 1% off in the GAN.)
+    Autodiff of tf.nn.moments and tf.nn.batch_normalization builds many small passes over x for
+    the gradient; this writes the textbook batch-norm gradient out.
     """
     axes = list(range(len(x.get_shape()) - 1))
 

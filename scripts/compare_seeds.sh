@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Train GAN and SAGAN on seeds 0..K-1 for E epochs each, then write the comparison report.
-# Usage: scripts/compare_seeds.sh [K=3] [E=20] [dataset=mnist]
+# Usage: scripts/compare_seeds.sh [K=3] [E=20] [dataset=mnist] [more main.py flags, e.g. --precision bfloat16]
 # Runs of E epochs live under runs_<E>ep/, apart from runs of another length. Rerunning resumes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-3}
 epochs=${2:-20}
 dataset=${3:-mnist}
+extra=("${@:4}")
 out="runs_${epochs}ep"
 dirs=(--checkpoint_dir "$out/checkpoint" --result_dir "$out/results" --log_dir "$out/logs")
 for seed in $(seq 0 $((seeds - 1))); do
   for gan_type in GAN SAGAN; do
-    python main.py --gan_type "$gan_type" --dataset "$dataset" --seed "$seed" --epoch "$epochs" "${dirs[@]}"
+    python main.py --gan_type "$gan_type" --dataset "$dataset" --seed "$seed" --epoch "$epochs" "${dirs[@]}" "${extra[@]}"
   done
 done
-python main.py --phase compare --dataset "$dataset" "${dirs[@]}"
+python main.py --phase compare --dataset "$dataset" "${dirs[@]}" "${extra[@]}"
