@@ -57,3 +57,5 @@ def test_quick_bench_measures_everything_and_writes_json(workdir, monkeypatch):
     # The child trained for real, in a folder of its own that is gone, and reused the classifier.
     assert not (workdir / "results").exists()
     assert (workdir / "checkpoint" / "classifier_mnist").is_dir()
+    table = bench.format_markdown(report)
+    assert "| SAGAN | bfloat16 |" in table and "nan" not in table
