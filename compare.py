@@ -105,8 +105,18 @@ def write_report(runs, parameter_counts, out_dir, log=print):
                     gammas[f"seed {seed_} {g}"] = (steps, [float(r[g]) for r in rows])
     plot_curves(curves, os.path.join(out_dir, "losses.png"), "losses")
     plot_curves(gammas, os.path.join(out_dir, "gammas.png"), "SAGAN attention gamma")
-    lines += ["", "## Curves", "", "![losses](losses.png)", "", "![gamma](gammas.png)", "",
-              "## Cost", "", "| | trainable parameters (G / D) | median seconds per epoch |", "|---|---|---|"]
+    lines += ["", "## Curves", "", "![losses](losses.png)", "", "![gamma](gammas.png)", ""]
+    fcds = {}
+    for gan_type in GAN_TYPES:
+        for seed_, folder in runs[gan_type].items():
+            rows = [r for r in read_csv(os.path.join(folder, "train_log.csv")) if r.get("fcd")]
+            if rows:
+                fcds[f"{gan_type} s{seed_}"] = ([int(r["epoch"]) for r in rows], [float(r["fcd"]) for r in rows])
+    if fcds:  # runs trained with --eval_every
+        plot_curves(fcds, os.path.join(out_dir, "fcd.png"), "FCD of 5,000 samples at the end of each epoch",
+                    xlabel="epoch")
+        lines += ["![fcd](fcd.png)", ""]
+    lines += ["## Cost", "", "| | trainable parameters (G / D) | median seconds per epoch |", "|---|---|---|"]
     for gan_type in GAN_TYPES:
         g_params, d_params = parameter_counts[gan_type]
         seconds = np.median([_epoch_seconds(f) for f in runs[gan_type].values()])

@@ -272,15 +272,15 @@ def save_gif(frame_paths, path, seconds_per_frame=0.5):
     imageio.mimsave(path, frames, duration=seconds_per_frame, loop=0)
 
 
-def plot_curves(columns, path, title):
-    """Plot each {name: (x, y)} series against the step into a PNG."""
+def plot_curves(columns, path, title, xlabel="step"):
+    """Plot each {name: (x, y)} series into a PNG."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, (x, y) in columns.items():
         ax.plot(x, y, label=name, linewidth=1)
-    ax.set_xlabel("step")
+    ax.set_xlabel(xlabel)
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)

@@ -167,7 +167,7 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
     monkeypatch.setattr(classifier, "EPOCHS", 1)
     for gan_type in ("GAN", "SAGAN"):
         for seed in (0, 1):
-            assert run_main("--gan_type", gan_type, "--seed", seed, epoch=1) == 0
+            assert run_main("--gan_type", gan_type, "--seed", seed, epoch=1, eval_every=1) == 0
     assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
     report = (workdir / "results" / "compare_mnist" / "report.md").read_text()
     assert "| FCD ↓ |" in report and " ± " in report
@@ -175,7 +175,7 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
     assert "6,968,354 / 6,887,330" in report  # SAGAN's parameters
     # Either verdict is derived from the numbers; each metric gets exactly one sentence.
     assert report.count("\n- ") == 7
-    for name in ("report.html", "losses.png", "gammas.png", "samples_GAN.png", "samples_SAGAN.png"):
+    for name in ("report.html", "losses.png", "gammas.png", "fcd.png", "samples_GAN.png", "samples_SAGAN.png"):
         assert (workdir / "results" / "compare_mnist" / name).stat().st_size > 0
     for seed_dir in ("GAN_mnist_8_62", "SAGAN_mnist_8_62_seed1"):
         assert (workdir / "results" / seed_dir / "metrics.json").exists()
