@@ -255,11 +255,14 @@ def format_markdown(report):
               "| model | sampling, images/s | evaluating 10,000 samples, s | one real epoch, s | its overheads | "
               "peak memory of that training process, MB |", "|---|---|---|---|---|---|"]
     for model_name, result in report["models"].items():
-        epoch = {"epoch_seconds": float("nan"), "overhead": float("nan"), "peak_rss_mb": float("nan"),
-                 **result.get("epoch", {})}
+        epoch = {"epoch_seconds": None, "overhead": None, "peak_rss_mb": None, **result.get("epoch", {})}
+
+        def cell(value, fmt):
+            return "—" if value is None else fmt.format(value)  # not measured, or withheld
         lines.append(f"| {model_name} | {result['sampling_images_per_second']:.0f} | "
-                     f"{result['evaluation_seconds']:.1f} | {epoch['epoch_seconds']:.0f} | "
-                     f"{100 * epoch['overhead']:+.1f}% | {epoch['peak_rss_mb']:.0f} |")
+                     f"{result['evaluation_seconds']:.1f} | {cell(epoch['epoch_seconds'], '{:.0f}')} | "
+                     f"{cell(epoch['overhead'] and 100 * epoch['overhead'], '{:+.1f}%')} | "
+                     f"{cell(epoch['peak_rss_mb'], '{:.0f}')} |")
     return "\n".join(lines)
 
 

@@ -58,4 +58,4 @@ def test_quick_bench_measures_everything_and_writes_json(workdir, monkeypatch):
     assert not (workdir / "results").exists()
     assert (workdir / "checkpoint" / "classifier_mnist").is_dir()
     table = bench.format_markdown(report)
-    assert "| SAGAN | bfloat16 |" in table and "nan" not in table
+    assert "| SAGAN | bfloat16 |" in table and "—" not in table
