@@ -24,6 +24,7 @@ CONFIGS = {  # name: (--train_step, --precision)
     "bfloat16": ("fused", "bfloat16"),
 }
 ATTENTION_CHANNELS, ATTENTION_SIZE = 128, 7
+SAMPLER_BATCH = 8  # --batch_size of a model that only samples; sampling runs 1,000 images per session.run
 EPOCH_CHILD = [sys.executable, os.path.abspath(__file__)]  # the command of the real-epoch child process
 
 
@@ -127,7 +128,7 @@ def time_training(model_name, batch_size, steps, rounds, warmup):
 
 def time_sampling(model_name, num_samples):
     """Images per second of the default configuration's sampler, 1,000 per session.run."""
-    model = build(model_name, "default", 8)
+    model = build(model_name, "default", SAMPLER_BATCH)
     model.generate(min(num_samples, 1000))  # warm-up
     started = time.perf_counter()
     model.generate(num_samples)
@@ -139,7 +140,7 @@ def time_sampling(model_name, num_samples):
 def time_evaluation(model_name, num_samples, splits, classifier):
     """Seconds to evaluate num_samples generated images: sampling, features and every metric."""
     from evaluate import evaluate
-    model = build(model_name, "default", 8)
+    model = build(model_name, "default", SAMPLER_BATCH)
     started = time.perf_counter()
     evaluate(model, classifier, splits, num_samples)
     seconds = time.perf_counter() - started
