@@ -76,7 +76,7 @@ class GAN:
 
     # ------------------------------------------------------------ nets
 
-    def feature_block(self, net, is_training, reuse):
+    def feature_block(self, net, is_training, reuse, groups=1):
         """The 7x7x128 feature map both nets pass through; plain GAN leaves it alone."""
         return net
 
@@ -93,18 +93,21 @@ class GAN:
                                 is_training, scope="g_bn3", fused=fused))
             return tf.cast(tf.nn.sigmoid(deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4")), tf.float32)
 
-    def discriminator(self, x, is_training=True, reuse=False):
-        """images [B, 28, 28, 1] -> (probability, logit) of being real, each [B, 1]."""
+    def discriminator(self, x, is_training=True, reuse=False, groups=1):
+        """images [B, 28, 28, 1] -> (probability, logit) of being real, each [B, 1].
+
+        groups=2 gives the two halves of the batch their own batch statistics: D(real) and D(fake) as one pass.
+        """
         fused = self.fused_kernels
         with tf1.variable_scope("discriminator", reuse=reuse):
             x = tf.cast(x, self.compute_dtype)
             net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1"), fused=fused)
-            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2"), is_training, scope="d_bn2", fused=fused),
-                        fused=fused)
-            net = self.feature_block(net, is_training, reuse)
+            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2"), is_training, scope="d_bn2", fused=fused,
+                           groups=groups), fused=fused)
+            net = self.feature_block(net, is_training, reuse, groups)
             net = tf.reshape(net, [-1, 7 * 7 * 128])  # [B, 6272]
-            net = lrelu(bn(linear(net, 1024, scope="d_fc3"), is_training, scope="d_bn3", fused=fused),
-                        fused=fused)
+            net = lrelu(bn(linear(net, 1024, scope="d_fc3"), is_training, scope="d_bn3", fused=fused,
+                           groups=groups), fused=fused)
             out_logit = tf.cast(linear(net, 1, scope="d_fc4"), tf.float32)  # the losses are float32
             return tf.nn.sigmoid(out_logit), out_logit
 
@@ -121,8 +124,13 @@ class GAN:
         G = self.generator(self.z, is_training=True, reuse=False)
         g_bn_pairs = list(zip(tf1.get_collection(BN_MOVING_AVERAGES)[first_bn:],
                               tf1.get_collection(BN_BATCH_STATISTICS)[first_bn:]))
-        _, D_real_logits = self.discriminator(self.inputs, is_training=True, reuse=False)
-        _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
+        if self.fused_step:
+            # One D pass over [real; fake], each half with its own batch statistics: bigger matmuls, same maths.
+            _, D_logits = self.discriminator(tf.concat([self.inputs, G], 0), is_training=True, reuse=False, groups=2)
+            D_real_logits, D_fake_logits = tf.split(D_logits, 2)
+        else:
+            _, D_real_logits = self.discriminator(self.inputs, is_training=True, reuse=False)
+            _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
 
         self.d_loss_real = sigmoid_ce(D_real_logits, 1.0)
         self.d_loss_fake = sigmoid_ce(D_fake_logits, 0.0)

@@ -11,6 +11,6 @@ class SAGAN(GAN):
     """
     model_name = "SAGAN"
 
-    def feature_block(self, net, is_training, reuse):
+    def feature_block(self, net, is_training, reuse, groups=1):
         """Self-attention, under <generator or discriminator>/attention."""
-        return attention(net, is_training, scope="attention", reuse=reuse, fused=self.fused_kernels)
+        return attention(net, is_training, scope="attention", reuse=reuse, fused=self.fused_kernels, groups=groups)

@@ -24,6 +24,22 @@ def conv2d(input_, output_dim, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name="co
         return tf.nn.bias_add(conv, tf.cast(b, input_.dtype))
 
 
+def conv2d_siblings(input_, output_dims, names, k_h=4, k_w=4, d_h=1, d_w=1, stddev=0.02):
+    """conv2d(input_, output_dims[i], name=names[i]) for each i, as one convolution: the same variables and maths."""
+    in_dim = input_.get_shape()[-1]
+    kernels, biases = [], []
+    for output_dim, name in zip(output_dims, names):
+        with tf1.variable_scope(name):
+            kernels.append(tf1.get_variable("w", [k_h, k_w, in_dim, output_dim],
+                                            initializer=tf1.truncated_normal_initializer(stddev=stddev)))
+            biases.append(tf1.get_variable("biases", [output_dim], initializer=tf1.constant_initializer(0.0)))
+    # One wide convolution keeps the cores busier than a few narrow ones.
+    conv = tf.nn.conv2d(input_, tf.cast(tf.concat(kernels, 3), input_.dtype), strides=[1, d_h, d_w, 1],
+                        padding="SAME")
+    conv = tf.nn.bias_add(conv, tf.cast(tf.concat(biases, 0), input_.dtype))
+    return tf.split(conv, output_dims, axis=3)
+
+
 def deconv2d(input_, output_shape, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name="deconv2d"):
     """Transposed convolution to output_shape [_, H, W, C]; the batch size is taken from input_."""
     out_h, out_w, out_c = output_shape[1:]
@@ -59,8 +75,13 @@ def lrelu(x, leak=0.2, fused=True, name="lrelu"):
 
 
 def update_moving_average(average, statistic, decay=BN_DECAY):
-    """One more step of bn's moving average towards statistic."""
-    return tf1.assign(average, average * decay + statistic * (1.0 - decay))
+    """bn's moving average after one step towards statistic [C], or one step per group of statistic [G, C]."""
+    if len(statistic.get_shape()) == 1:
+        return tf1.assign(average, average * decay + statistic * (1.0 - decay))
+    value = average
+    for group in tf.unstack(statistic):  # in order, as that many separate forward passes would
+        value = value * decay + group * (1.0 - decay)
+    return tf1.assign(average, value)
 
 
 def hw_flatten(x):
@@ -69,38 +90,41 @@ def hw_flatten(x):
     return tf.reshape(x, [-1, h * w, c])
 
 
-def normalise_with_batch_statistics(x, gamma, beta, epsilon):
-    """(gamma * (x - mean) / sqrt(variance + epsilon) + beta, mean, variance) over all axes but the last.
+def normalise_with_batch_statistics(x, gamma, beta, epsilon, axes):
+    """(gamma * (x - mean) / sqrt(variance + epsilon) + beta, mean, variance), statistics over axes, kept as dims.
 
     Autodiff of tf.nn.moments and tf.nn.batch_normalization builds many small passes over x for
-    the gradient; this writes the textbook batch-norm gradient out.
+    the gradient; this writes the textbook batch-norm gradient out, with its per-channel factors folded.
     """
-    axes = list(range(len(x.get_shape()) - 1))
-
     @tf.custom_gradient
     def forward(x, gamma, beta):
-        mean, variance = tf.nn.moments(x, axes)
+        mean = tf.reduce_mean(x, axes, keepdims=True)
+        centred = x - mean
+        variance = tf.reduce_mean(tf.square(centred), axes, keepdims=True)
         inverse_std = tf.math.rsqrt(variance + epsilon)
-        normalised = (x - mean) * inverse_std  # x-hat
+        scale = gamma * inverse_std
 
         def backward(d_out, _d_mean, _d_variance):
-            # The averages only feed the moving averages, which no loss reads.
-            d_beta = tf.reduce_sum(d_out, axes)
-            d_gamma = tf.reduce_sum(d_out * normalised, axes)
-            count = tf.cast(tf.size(x) // tf.shape(x)[-1], x.dtype)
-            d_x = (gamma * inverse_std) * (d_out - (d_beta + normalised * d_gamma) / count)
-            return d_x, d_gamma, d_beta
-        return (normalised * gamma + beta, mean, variance), backward
+            # The statistics only feed the moving averages, which no loss reads.
+            d_beta = tf.reduce_sum(d_out, axes, keepdims=True)
+            d_gamma = tf.reduce_sum(d_out * centred, axes, keepdims=True) * inverse_std
+            count = tf.cast(tf.size(x) // tf.size(mean), x.dtype)
+            # scale * (d_out - (d_beta + x_hat * d_gamma) / count), x_hat = centred * inverse_std
+            d_x = scale * d_out - centred * (scale * inverse_std * d_gamma / count) - scale * d_beta / count
+            sum_groups = list(range(len(x.get_shape()) - 1))
+            return d_x, tf.reduce_sum(d_gamma, sum_groups), tf.reduce_sum(d_beta, sum_groups)
+        return (centred * scale + beta, mean, variance), backward
 
     return forward(x, tf.convert_to_tensor(gamma), tf.convert_to_tensor(beta))
 
 
-def bn(x, is_training, scope, decay=BN_DECAY, epsilon=1e-5, fused=True):
+def bn(x, is_training, scope, decay=BN_DECAY, epsilon=1e-5, fused=True, groups=1):
     """Batch norm over all axes but the last: batch statistics while training, moving averages otherwise.
 
     As with tf.contrib's batch_norm(updates_collections=None), the moving averages are updated in
     place by every training-mode forward pass, and never by an inference-mode one. Statistics and
     arithmetic are float32 whatever x's dtype. fused=False differentiates the article's unfused ops.
+    groups=2 normalises the two halves of the batch apart, as two forward passes of half the batch would.
     """
     with tf1.variable_scope(scope):
         channels = x.get_shape()[-1]
@@ -114,30 +138,41 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=1e-5, fused=True):
         if not is_training:
             return tf.cast(tf.nn.batch_normalization(x32, moving_mean, moving_variance, beta, gamma, epsilon),
                            x.dtype)
+        if groups > 1:
+            x32 = tf.reshape(x32, [groups, -1] + x.get_shape().as_list()[1:])  # [G, B/G, ..., C]
+        axes = list(range(1 if groups > 1 else 0, len(x32.get_shape()) - 1))
         if fused:
-            normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon)
+            normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon, axes)
         else:
-            mean, variance = tf.nn.moments(x32, axes=list(range(len(x.get_shape()) - 1)))
+            mean, variance = tf.nn.moments(x32, axes=axes, keepdims=True)
+            normalised = tf.nn.batch_normalization(x32, mean, variance, beta, gamma, epsilon)
+        # [C], or [G, C] per group
+        mean, variance = (tf.reshape(s, [groups, channels] if groups > 1 else [channels]) for s in (mean, variance))
         for average, statistic in ((moving_mean, mean), (moving_variance, variance)):
             tf1.add_to_collection(BN_MOVING_AVERAGES, average)
             tf1.add_to_collection(BN_BATCH_STATISTICS, statistic)
         with tf.control_dependencies([update_moving_average(moving_mean, mean, decay),
                                       update_moving_average(moving_variance, variance, decay)]):
-            if fused:
-                return tf.cast(tf.identity(normalised), x.dtype)
-            return tf.cast(tf.nn.batch_normalization(x32, mean, variance, beta, gamma, epsilon), x.dtype)
+            normalised = tf.identity(normalised)  # reading the output runs the updates
+        if groups > 1:
+            normalised = tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:])  # [B, ..., C]
+        return tf.cast(normalised, x.dtype)
 
 
-def attention(x, is_training=True, scope="attention", reuse=False, fused=True):
-    """The article's self-attention block: x + gamma * softmax(g f^T) h, with f, g at C//8 channels."""
+def attention(x, is_training=True, scope="attention", reuse=False, fused=True, groups=1):
+    """The article's self-attention block: x + gamma * softmax(g f^T) h, with f, g at C//8 channels.
+
+    Everything but bn is per image; groups is bn's.
+    """
     _, height, width, channels = x.get_shape().as_list()
     with tf1.variable_scope(scope, reuse=reuse):
-        f = tf.nn.relu(bn(conv2d(x, channels // 8, 4, 4, 1, 1, name="f_conv"), is_training,
-                            scope="f_bn", fused=fused))
-        g = tf.nn.relu(bn(conv2d(x, channels // 8, 4, 4, 1, 1, name="g_conv"), is_training,
-                            scope="g_bn", fused=fused))
-        h = tf.nn.relu(bn(conv2d(x, channels, 4, 4, 1, 1, name="h_conv"), is_training,
-                            scope="h_bn", fused=fused))
+        dims, names = (channels // 8, channels // 8, channels), ("f_conv", "g_conv", "h_conv")
+        if fused:
+            convs = conv2d_siblings(x, dims, names)
+        else:
+            convs = [conv2d(x, dim, 4, 4, 1, 1, name=name) for dim, name in zip(dims, names)]
+        f, g, h = (tf.nn.relu(bn(conv, is_training, scope=bn_scope, fused=fused, groups=groups))
+                   for conv, bn_scope in zip(convs, ("f_bn", "g_bn", "h_bn")))
 
         s = tf.matmul(hw_flatten(g), hw_flatten(f), transpose_b=True)  # [B, N, N], N = H*W
         beta = tf.nn.softmax(tf.cast(s, tf.float32), axis=-1, name="beta")  # row i: where query i looks

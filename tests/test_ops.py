@@ -163,6 +163,52 @@ def test_fused_bn_matches_the_unfused_ops_value_statistics_and_gradients(sess, s
         np.testing.assert_allclose(a, b, rtol=1e-5)
 
 
+@pytest.mark.parametrize("fused", [True, False])
+def test_grouped_bn_is_two_passes_over_the_halves(sess, fused):
+    rng = np.random.default_rng(6)
+    halves = [rng.normal(mu, 2.0, size=(4, 7, 7, 8)).astype(np.float32) for mu in (3.0, -1.0)]
+    x = tf.constant(np.concatenate(halves))
+    upstream = tf.constant(rng.normal(size=(8, 7, 7, 8)).astype(np.float32))
+    grouped = ops.bn(x, True, scope="grouped", fused=fused, groups=2)
+    with tf1.variable_scope("apart", reuse=tf1.AUTO_REUSE):  # the same variables for both halves
+        apart = tf.concat([ops.bn(x[:4], True, scope="bn", fused=False), ops.bn(x[4:], True, scope="bn", fused=False)], 0)
+    outputs = {"grouped": grouped, "apart": apart}
+    params = {name: [v for v in tf1.global_variables(name + "/") if v.op.name.endswith(("gamma", "beta"))]
+              for name in outputs}
+    moving = [v for v in tf1.global_variables("grouped/") if "moving" in v.op.name]
+    sess.run(tf1.global_variables_initializer())
+    for a, b in zip(params["grouped"], params["apart"]):
+        value = rng.normal(1.0, 0.3, 8)
+        sess.run([a.assign(value), b.assign(value)])
+    grads = {name: tf.gradients(tf.reduce_sum(out * upstream), [x, *params[name]]) for name, out in outputs.items()}
+    got = sess.run({"out": outputs, "grads": grads})
+    np.testing.assert_allclose(got["out"]["grouped"], got["out"]["apart"], rtol=1e-5, atol=1e-5)
+    for a, b in zip(got["grads"]["grouped"], got["grads"]["apart"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
+    # One pass moved each average once per half, the first half first.
+    expected = {"moving_mean": 0.0, "moving_variance": 1.0}
+    for half in halves:
+        stats = {"moving_mean": half.mean((0, 1, 2)), "moving_variance": half.var((0, 1, 2))}
+        expected = {k: 0.9 * expected[k] + 0.1 * stats[k] for k in expected}
+    for v in moving:
+        np.testing.assert_allclose(sess.run(v), expected[v.op.name.split("/")[-1]], rtol=1e-5)
+
+
+def test_sibling_convolutions_are_the_separate_convolutions(sess):
+    x = tf.constant(np.random.default_rng(7).normal(size=(3, 7, 7, 32)).astype(np.float32))
+    with tf1.variable_scope("net"):
+        together = ops.conv2d_siblings(x, [4, 4, 32], ["f", "g", "h"])
+    with tf1.variable_scope("net", reuse=True):
+        apart = [ops.conv2d(x, dim, 4, 4, 1, 1, name=name) for dim, name in zip([4, 4, 32], "fgh")]
+    assert sorted(v.op.name for v in tf1.global_variables()) == [f"net/{n}/{k}" for n in "fgh" for k in ("biases", "w")]
+    sess.run(tf1.global_variables_initializer())
+    for v in tf1.global_variables("net/"):
+        if v.op.name.endswith("biases"):
+            sess.run(v.assign(np.random.default_rng(8).normal(size=v.shape.as_list())))
+    for a, b in zip(*sess.run([together, apart])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
 def test_fused_lrelu_matches_the_maximum_and_its_gradient(sess):
     values = np.array([-3.0, -0.5, -1e-6, 1e-6, 0.5, 3.0], np.float32)
     x = tf.constant(values)
