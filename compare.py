@@ -35,18 +35,18 @@ def mean_std(values):
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def verdict(label, lower_is_better, gan, sagan, names=GAN_TYPES):
+def verdict(label, lower_is_better, first_stats, second_stats, names=GAN_TYPES):
     """One sentence on a metric, derived from the means and spreads; no verdict where seeds can't support one.
 
-    gan and sagan are (mean, std, number of seeds) of the two sides, which names calls what they are.
+    first_stats and second_stats are (mean, std, number of seeds) of the two sides, called names.
     """
-    (g_mean, g_std, n_gan), (s_mean, s_std, n_sagan) = gan, sagan
+    (a_mean, a_std, a_seeds), (b_mean, b_std, b_seeds) = first_stats, second_stats
     first, second = names
-    difference = s_mean - g_mean
-    if min(n_gan, n_sagan) < 2:
-        return (f"{label}: {second} {s_mean:.4g}, {first} {g_mean:.4g} (difference {difference:+.4g}); one seed of "
+    difference = b_mean - a_mean
+    if min(a_seeds, b_seeds) < 2:
+        return (f"{label}: {second} {b_mean:.4g}, {first} {a_mean:.4g} (difference {difference:+.4g}); one seed of "
                 f"at least one side, so the spread over seeds is unknown and no verdict is drawn.")
-    spread = max(g_std, s_std)
+    spread = max(a_std, b_std)
     if abs(difference) <= spread:
         return (f"{label}: the difference ({difference:+.4g}) is within the spread over seeds (std up to "
                 f"{spread:.4g}); the models cannot be told apart on it.")
