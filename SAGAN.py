@@ -11,6 +11,7 @@ class SAGAN(GAN):
     """
     model_name = "SAGAN"
 
-    def feature_block(self, net, is_training, reuse, groups=1):
+    def attention_slot(self, net, is_training, reuse, batch_parts=1):
         """Self-attention, under <generator or discriminator>/attention."""
-        return attention(net, is_training, scope="attention", reuse=reuse, fused=self.fused_kernels, groups=groups)
+        return attention(net, is_training, scope="attention", reuse=reuse, literal_ops=self.literal_ops,
+                         batch_parts=batch_parts)

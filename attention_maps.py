@@ -3,6 +3,8 @@ import os
 
 import numpy as np
 
+from errors import UserError
+from interrupts import replaced_atomically
 from utils import to_uint8
 
 GRID = 7  # the attention blocks work on 7x7 maps
@@ -56,7 +58,8 @@ def draw(images, beta, queries, title, path):
         ax.axis("off")
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    with replaced_atomically(path) as tmp:
+        fig.savefig(tmp, dpi=80)
     plt.close(fig)
 
 
@@ -82,3 +85,11 @@ def show_attention(model, real_images, queries, log=print):
         summary[net] = {"gamma": gamma, "mean_entropy": entropy, "png": path}
     return summary
 
+
+
+def draw_attention(model, real_images, queries=None, log=print):
+    """Restore the latest checkpoint and draw its attention maps; a clear error for a model without any."""
+    if not model.attention_maps:
+        raise UserError(f"{model.model_name} has no attention blocks; use --gan_type SAGAN")
+    model.restore_trained(log)
+    return show_attention(model, real_images, queries or DEFAULT_QUERIES, log)

@@ -18,6 +18,10 @@ import time
 
 import numpy as np
 
+from config import MODEL_NAMES
+from bench_report import format_markdown, format_table
+from tfenv import FLAGS_OF_INTEREST, bfloat16_in_hardware, cpu_flags
+
 CONFIGS = {  # name: (--train_step, --precision)
     "literal": ("literal", "float32"),
     "default": ("fused", "float32"),
@@ -82,20 +86,18 @@ def matmul_peak(dtype_name, size, seconds):
     return best
 
 
-def build(model_name, config, batch_size, images=None, **flags):
+def build(model_name, config, batch_size, images=None, folders=None):
     """A model of the configuration in its own graph and session, variables initialised."""
     import tensorflow as tf
-    from GAN import GAN, session_config
-    from SAGAN import SAGAN
-    from main import parse_args
+    import tfenv
+    from config import Folders, ModelConfig, model_class
     train_step, precision = CONFIGS[config]
-    argv = ["--gan_type", model_name, "--train_step", train_step, "--precision", precision,
-            "--batch_size", str(batch_size)] + [f"--{k}={v}" for k, v in flags.items()]
-    args = parse_args(argv)
+    model_config = ModelConfig(gan_type=model_name, train_step=train_step, precision=precision,
+                               batch_size=batch_size)
     graph = tf.Graph()
     with graph.as_default():
-        sess = tf.compat.v1.Session(config=session_config(args))
-        model = {"GAN": GAN, "SAGAN": SAGAN}[model_name](sess, args, images)
+        sess = tf.compat.v1.Session(config=tfenv.session_config(train_step))
+        model = model_class(model_name)(sess, model_config, folders or Folders(), images)
         model.build_model()
         sess.run(tf.compat.v1.global_variables_initializer())
     return model
@@ -153,24 +155,22 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
 
     The overhead is the epoch's time over num_batches bare steps of the same session, minus one.
     """
-    import tensorflow as tf
     from classifier import trained_classifier
+    from config import Folders, TrainConfig
+    from data import load_splits, train_and_test
     from evaluate import epoch_evaluator
-    from utils import load_splits, train_and_test
-    tf.compat.v1.disable_eager_execution()
     splits = load_splits("mnist", data_dir)
     classifier = trained_classifier("mnist", checkpoint_dir, splits)
     images = train_and_test(splits)[0][:epoch_images]  # the 70,000 the training uses, unless --quick
-    model = build(model_name, "default", batch_size, images, epoch=1,
-                  checkpoint_dir=os.path.join(workdir, "checkpoint"), result_dir=os.path.join(workdir, "results"),
-                  log_dir=os.path.join(workdir, "logs"))
+    folders = Folders(**{f"{kind}_dir": os.path.join(workdir, kind) for kind in ("checkpoint", "result", "log")})
+    model = build(model_name, "default", batch_size, images, folders)
     evaluate_epoch = epoch_evaluator(classifier, splits["t10k"][0])
     batch = model.data_X[:model.batch_size].astype(np.float32) / 255.0
     for all_losses in (False, True):  # TF optimises the graph on the first run of each set of fetches
         model.run_train_step(batch, model.batch_z(0), all_losses)
     started = time.perf_counter()
     with model.sess.graph.as_default():
-        model.train(log=lambda message: print(message, file=sys.stderr), evaluate_epoch=evaluate_epoch)
+        model.train(TrainConfig(epoch=1), lambda message: print(message, file=sys.stderr), evaluate_epoch)
     epoch_seconds = time.perf_counter() - started
     started = time.perf_counter()
     for step in range(bare_steps):
@@ -203,7 +203,7 @@ def run_epoch_child(model_name, batch_size, data_dir, checkpoint_dir, bare_steps
 
 
 def machine():
-    """What the numbers were measured on."""
+    """What the numbers were measured on, with the CPU flags that decide them."""
     import tensorflow as tf
     model = platform.processor() or platform.machine()
     try:
@@ -211,73 +211,26 @@ def machine():
             model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+    flags = cpu_flags()
+    return {"cpu": model, "cpu_flags": [flag for flag in FLAGS_OF_INTEREST if flag in flags],
+            "bfloat16_in_hardware": bfloat16_in_hardware(flags),
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+            "cores": os.cpu_count(), "python": platform.python_version(),
             "tensorflow": tf.__version__, "gpu": bool(tf.config.list_physical_devices("GPU")),
             "load_average_at_start": os.getloadavg()[0], "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-
-
-def format_table(report):
-    """The report as plain text."""
-    peaks = report["matmul_peak_gflops"]
-    lines = [f"{report['machine']['cpu']}, {report['machine']['cores']} cores, TF {report['machine']['tensorflow']}; "
-             f"matmul peak: float32 {peaks['float32']:.0f} GFLOP/s, bfloat16 {peaks['bfloat16']:.0f} GFLOP/s",
-             f"{'model':<7}{'config':<10}{'img/s':>8}{'x literal':>10}{'MFLOP/img':>10}{'GFLOP/s':>9}"
-             f"{'% fp32 pk':>10}{'% bf16 pk':>10}"]
-    for model_name, result in report["models"].items():
-        for config, row in result["training"].items():
-            lines.append(f"{model_name:<7}{config:<10}{row['images_per_second']:>8.0f}{row['speedup']:>10.3f}"
-                         f"{row['flops_per_image'] / 1e6:>10.0f}{row['gflops']:>9.0f}"
-                         f"{100 * row['share_of_fp32_peak']:>10.1f}{100 * row['share_of_bf16_peak']:>10.1f}")
-    for model_name, result in report["models"].items():
-        parts = [f"sampling {result['sampling_images_per_second']:.0f} img/s"]
-        if "evaluation_seconds" in result:
-            parts.append(f"evaluation of {report['settings']['eval_samples']} samples "
-                         f"{result['evaluation_seconds']:.1f} s")
-        if "epoch" in result:
-            epoch = result["epoch"]
-            parts.append(f"epoch {epoch['epoch_seconds']:.0f} s, overhead {100 * epoch['overhead']:+.1f}%, "
-                         f"peak RSS {epoch['peak_rss_mb']:.0f} MB")
-        lines.append(f"{model_name}: " + "; ".join(parts))
-    return "\n".join(lines)
-
-
-def format_markdown(report):
-    """The training table and the per-model line as Markdown, for README."""
-    peaks = report["matmul_peak_gflops"]
-    lines = ["| model | step | images/s | × literal | MFLOP/image | GFLOP/s | of fp32 peak | of bf16 peak |",
-             "|---|---|---|---|---|---|---|---|"]
-    for model_name, result in report["models"].items():
-        for config, row in result["training"].items():
-            lines.append(f"| {model_name} | {config} | {row['images_per_second']:.0f} | {row['speedup']:.3f} | "
-                         f"{row['flops_per_image'] / 1e6:.0f} | {row['gflops']:.0f} | "
-                         f"{100 * row['share_of_fp32_peak']:.0f}% | {100 * row['share_of_bf16_peak']:.0f}% |")
-    lines += ["", f"Matmul peak measured in the same run: float32 {peaks['float32']:.0f} GFLOP/s, "
-              f"bfloat16 {peaks['bfloat16']:.0f} GFLOP/s.", "",
-              "| model | sampling, images/s | evaluating 10,000 samples, s | one real epoch, s | its overheads | "
-              "peak memory of that training process, MB |", "|---|---|---|---|---|---|"]
-    for model_name, result in report["models"].items():
-        epoch = {"epoch_seconds": None, "overhead": None, "peak_rss_mb": None, **result.get("epoch", {})}
-
-        def cell(value, fmt):
-            return "—" if value is None else fmt.format(value)  # not measured, or withheld
-        lines.append(f"| {model_name} | {result['sampling_images_per_second']:.0f} | "
-                     f"{result['evaluation_seconds']:.1f} | {cell(epoch['epoch_seconds'], '{:.0f}')} | "
-                     f"{cell(epoch['overhead'] and 100 * epoch['overhead'], '{:+.1f}%')} | "
-                     f"{cell(epoch['peak_rss_mb'], '{:.0f}')} |")
-    return "\n".join(lines)
 
 
 def parse_args(argv=None):
     """The benchmark's command line."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a smoke test: tiny sizes, meaningless timings")
-    p.add_argument("--models", nargs="+", default=["GAN", "SAGAN"], choices=("GAN", "SAGAN"))
+    p.add_argument("--models", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
     p.add_argument("--data_dir", default="data", help="MNIST lives in <this>/mnist (fetched if missing)")
     p.add_argument("--checkpoint_dir", default="checkpoint", help="where the metrics' classifier is kept")
     p.add_argument("--output", default=None, help="JSON file (default bench/results/<date>[_quick].json)")
     p.add_argument("--no_epoch", action="store_true", help="skip the real epoch (overheads and memory)")
     p.add_argument("--markdown", metavar="JSON", help="print a committed result as README's tables, and stop")
-    p.add_argument("--child_epoch", choices=("GAN", "SAGAN"), help=argparse.SUPPRESS)
+    p.add_argument("--child_epoch", choices=MODEL_NAMES, help=argparse.SUPPRESS)
     p.add_argument("--workdir", help=argparse.SUPPRESS)
     p.add_argument("--bare_steps", type=int, default=200, help=argparse.SUPPRESS)
     p.add_argument("--batch_size", type=int, default=64, help=argparse.SUPPRESS)
@@ -292,15 +245,14 @@ def main(argv=None):
         with open(args.markdown) as f:
             print(format_markdown(json.load(f)))
         return None
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-    tf.compat.v1.disable_eager_execution()
+    import tfenv
+    tfenv.tensorflow()
     if args.child_epoch:
         measure_epoch(args.child_epoch, args.batch_size, args.data_dir, args.checkpoint_dir, args.workdir,
                       args.bare_steps, args.epoch_images)
         return None
     from classifier import trained_classifier
-    from utils import load_splits
+    from data import load_splits
 
     settings = dict(batch_size=8, steps=3, rounds=2, warmup=1, matmul_size=256, matmul_seconds=0.5,
                     sample_count=256, eval_samples=200, bare_steps=3, epoch_images=256) if args.quick else \

@@ -5,8 +5,9 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from errors import UserError
+from interrupts import activity, replaced_atomically
 from ops import conv2d, linear
-from utils import UserError
 
 tf1 = tf.compat.v1
 
@@ -44,7 +45,7 @@ class Classifier:
                                                                                       logits=logits))
             self.learning_rate = tf1.placeholder_with_default(LEARNING_RATE, [], name="learning_rate")
             self.optim = tf1.train.AdamOptimizer(self.learning_rate).minimize(self.loss)
-            self.saver = tf1.train.Saver(tf1.global_variables(), max_to_keep=1)
+            self.saver = tf1.train.Saver(tf1.global_variables(), max_to_keep=1, save_relative_paths=True)
             self.sess = tf1.Session(graph=self.graph)
             self.sess.run(tf1.global_variables_initializer())
 
@@ -72,8 +73,10 @@ class Classifier:
                 batch = shifted(images[idx], rng) / np.float32(255)
                 self.sess.run(self.optim, {self.images: batch, self.labels: labels[idx],
                                            self.learning_rate: LEARNING_RATE * 0.5 ** epoch})
-        os.makedirs(self.folder, exist_ok=True)
-        self.saver.save(self.sess, os.path.join(self.folder, "classifier"))
+        parent = os.path.dirname(os.path.abspath(self.folder))
+        os.makedirs(parent, exist_ok=True)
+        with replaced_atomically(self.folder) as tmp:  # a folder is there complete, or not at all
+            self.saver.save(self.sess, os.path.join(tmp, "classifier"))
 
     def features_and_probs(self, images, chunk=1000):
         """(features [N, 256], class probabilities [N, 10]) of uint8 images."""
@@ -98,7 +101,8 @@ def trained_classifier(dataset, checkpoint_dir, splits, log=print):
     classifier = Classifier(dataset, checkpoint_dir)
     if not classifier.load():
         log(f"training the {dataset} classifier for the metrics (once; saved in {classifier.folder})")
-        classifier.train(*splits["train"])
+        with activity(f"training the {dataset} classifier", "it was not saved, and trains again from the start"):
+            classifier.train(*splits["train"])
         accuracy = classifier.accuracy(*splits["t10k"])
         log(f"classifier test accuracy: {accuracy:.4f}")
     return classifier

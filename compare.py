@@ -1,33 +1,115 @@
 """--phase compare: GAN against SAGAN over the seeds trained, as report.md and report.html."""
+import dataclasses
 import glob
 import html
-import json
 import os
 import re
 import shutil
 
 import numpy as np
 
-from GAN import read_csv
-from utils import UserError, plot_curves
+from config import MODEL_NAMES, PRECISION_SUFFIX, model_class, parse_model_dir
+from errors import UserError
+from evaluate import evaluate_checkpoint, read_result
+from interrupts import activity, replaced_atomically
+from runlog import STEP_LOG, TRAIN_LOG, read_csv
+from utils import plot_curves
 
-GAN_TYPES = ("GAN", "SAGAN")
+GAN_TYPES = MODEL_NAMES
 # (key, label, True when lower is better)
 REPORTED = [("fcd", "FCD", True), ("kid", "KID", True), ("classifier_score", "classifier score", False),
             ("precision", "precision", False), ("recall", "recall", False),
             ("classes_covered", "classes covered", False), ("kl_from_uniform", "KL from uniform", True)]
+_CHECKPOINT_PATH = re.compile(r'^model_checkpoint_path: ".*-(\d+)"$', re.MULTILINE)
 
 
-def find_runs(result_dir, dataset, batch_size, z_dim, suffix=""):
-    """{gan_type: {seed: results folder}} of the runs that have a train_log.csv; suffix picks a precision."""
-    runs = {t: {} for t in GAN_TYPES}
-    pattern = re.compile(rf"^({'|'.join(GAN_TYPES)})_{re.escape(dataset)}_{batch_size}_{z_dim}(?:_seed(\d+))?"
-                         rf"{re.escape(suffix)}$")
-    for folder in sorted(glob.glob(os.path.join(result_dir, "*"))):
-        match = pattern.match(os.path.basename(folder))
-        if match and os.path.exists(os.path.join(folder, "train_log.csv")):
-            runs[match.group(1)][int(match.group(2) or 0)] = folder
+def report_dir_name(dataset, precision):
+    """The folder under --result_dir that holds a comparison's report."""
+    return f"compare_{dataset}{PRECISION_SUFFIX[precision]}"
+
+
+def matching_runs(names, dataset, batch_size, z_dim, precision):
+    """({gan_type: {seed: name}}, [(name, why it is not one of them)]) of folder names of runs."""
+    runs, skipped = {t: {} for t in GAN_TYPES}, []
+    wanted = dict(dataset=dataset, batch_size=batch_size, z_dim=z_dim, precision=precision)
+    for name in sorted(names):
+        fields = parse_model_dir(name)
+        if fields is None:
+            if not name.startswith(("compare_", "classifier_")):  # the project's own folders of other kinds
+                skipped.append((name, "its name is not a model_dir"))
+            continue
+        differs = [f"{key} {fields[key]}" for key, value in wanted.items() if fields[key] != value]
+        if differs:
+            skipped.append((name, f"another {', '.join(differs)} than asked"))
+            continue
+        runs[fields["gan_type"]][fields["seed"]] = name
+    return runs, skipped
+
+
+def checkpoint_step(folder):
+    """The step of the newest checkpoint listed in folder/checkpoint, or None."""
+    try:
+        with open(os.path.join(folder, "checkpoint")) as f:
+            match = _CHECKPOINT_PATH.search(f.read())
+    except OSError:
+        return None
+    return int(match.group(1)) if match else None
+
+
+def find_runs(folders, dataset, batch_size, z_dim, precision, log=print):
+    """{gan_type: {seed: model_dir}} of the runs that have a checkpoint; says which folders it skips and why."""
+    names = set()
+    for root in (folders.checkpoint_dir, folders.result_dir):
+        if os.path.isdir(root):
+            names |= {n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n))}
+    runs, skipped = matching_runs(names, dataset, batch_size, z_dim, precision)
+    for gan_type, seeds in runs.items():
+        for seed, name in list(seeds.items()):
+            if checkpoint_step(folders.of("checkpoint", name)) is None:
+                skipped.append((name, f"no checkpoint in {folders.of('checkpoint', name)}"))
+                del seeds[seed]
+    for name, why in sorted(skipped):
+        log(f"compare: skipping {name}: {why}")
     return runs
+
+
+def compare(base, folders, classifier, splits, num_eval_samples, session, log=print):
+    """Evaluate every run of base's dataset, batch size, z_dim and precision that needs it, then write the report.
+
+    A run is evaluated again when its metrics.json is missing or older than its newest checkpoint.
+    session() gives a new graph's session.
+    """
+    runs = find_runs(folders, base.dataset, base.batch_size, base.z_dim, base.precision, log)
+    for gan_type in GAN_TYPES:
+        if not runs[gan_type]:
+            raise UserError(f"no {gan_type} run with a checkpoint under {folders.checkpoint_dir} for "
+                            f"{base.dataset}, batch {base.batch_size}, z_dim {base.z_dim}, {base.precision}: "
+                            f"train it first with --gan_type {gan_type}")
+    parameter_counts = {}
+    for gan_type in GAN_TYPES:
+        for seed, name in runs[gan_type].items():
+            result = read_result(folders.of("result", name))
+            step = checkpoint_step(folders.of("checkpoint", name))
+            if result is None or result.get("step", step) != step:
+                with session() as sess, activity(f"evaluating {name}", "the runs evaluated before it keep "
+                                                                       "their metrics.json"):
+                    model = build(dataclasses.replace(base, gan_type=gan_type, seed=seed), folders, sess)
+                    evaluate_checkpoint(model, classifier, splits, num_eval_samples, log)
+        with session():
+            model = build(dataclasses.replace(base, gan_type=gan_type), folders, None)
+            parameter_counts[gan_type] = tuple(sum(v.shape.num_elements() for v in variables)
+                                               for variables in (model.g_vars, model.d_vars))
+    result_dirs = {t: {seed: folders.of("result", name) for seed, name in runs[t].items()} for t in GAN_TYPES}
+    out_dir = os.path.join(folders.result_dir, report_dir_name(base.dataset, base.precision))
+    with activity("writing the report", "each file of it is whole or absent"):
+        return write_report(result_dirs, parameter_counts, out_dir, log)
+
+
+def build(config, folders, sess):
+    """A model of config with its graph built."""
+    model = model_class(config.gan_type)(sess, config, folders)
+    model.build_model()
+    return model
 
 
 def mean_std(values):
@@ -55,17 +137,13 @@ def verdict(label, lower_is_better, first_stats, second_stats, names=GAN_TYPES):
 
 
 def _epoch_seconds(folder):
-    rows = read_csv(os.path.join(folder, "train_log.csv"))
+    rows = read_csv(os.path.join(folder, TRAIN_LOG))
     return float(np.median([float(r["seconds"]) for r in rows])) if rows else float("nan")
 
 
 def write_report(runs, parameter_counts, out_dir, log=print):
     """Write report.md, report.html and their figures into out_dir; returns the markdown."""
-    for gan_type in GAN_TYPES:
-        if not runs[gan_type]:
-            raise UserError(f"no trained {gan_type} run found: train it first with --gan_type {gan_type}")
-    metrics = {t: {seed: json.load(open(os.path.join(f, "metrics.json"))) for seed, f in runs[t].items()}
-               for t in GAN_TYPES}
+    metrics = {t: {seed: read_result(f) for seed, f in runs[t].items()} for t in GAN_TYPES}
     os.makedirs(out_dir, exist_ok=True)
     lines = ["# GAN against SAGAN", "",
              f"Seeds: GAN {sorted(runs['GAN'])}, SAGAN {sorted(runs['SAGAN'])}. Each metric compares "
@@ -86,12 +164,15 @@ def write_report(runs, parameter_counts, out_dir, log=print):
     lines += [f"- {verdict(label, lower, summary[('GAN', key)], summary[('SAGAN', key)])}"
               for key, label, lower in REPORTED]
 
-    seed = min(set(runs["GAN"]) & set(runs["SAGAN"]), default=None)
+    with_grids = [s for s in set(runs["GAN"]) & set(runs["SAGAN"])
+                  if all(glob.glob(os.path.join(runs[t][s], "epoch_*.png")) for t in GAN_TYPES)]
+    seed = min(with_grids, default=None)
     if seed is not None:
         lines += ["", f"## Samples from identical z (seed {seed}, last epoch)", ""]
         for gan_type in GAN_TYPES:
             last = sorted(glob.glob(os.path.join(runs[gan_type][seed], "epoch_*.png")))[-1]
-            shutil.copy(last, os.path.join(out_dir, f"samples_{gan_type}.png"))
+            with replaced_atomically(os.path.join(out_dir, f"samples_{gan_type}.png")) as tmp:
+                shutil.copy(last, tmp)
             lines.append(f"![{gan_type}](samples_{gan_type}.png) ")
         lines.append("")
         lines.append("Left GAN, right SAGAN.")
@@ -100,7 +181,7 @@ def write_report(runs, parameter_counts, out_dir, log=print):
     gammas = {}
     for gan_type in GAN_TYPES:
         for seed_, folder in runs[gan_type].items():
-            rows = read_csv(os.path.join(folder, "steps.csv"))
+            rows = read_csv(os.path.join(folder, STEP_LOG))
             steps = [int(r["step"]) for r in rows]
             for loss in ("d_loss", "g_loss"):
                 curves[f"{gan_type} s{seed_} {loss}"] = (steps, [float(r[loss]) for r in rows])
@@ -113,7 +194,7 @@ def write_report(runs, parameter_counts, out_dir, log=print):
     fcds = {}
     for gan_type in GAN_TYPES:
         for seed_, folder in runs[gan_type].items():
-            rows = [r for r in read_csv(os.path.join(folder, "train_log.csv")) if r.get("fcd")]
+            rows = [r for r in read_csv(os.path.join(folder, TRAIN_LOG)) if r.get("fcd")]
             if rows:
                 fcds[f"{gan_type} s{seed_}"] = ([int(r["epoch"]) for r in rows], [float(r["fcd"]) for r in rows])
     if fcds:  # runs trained with --eval_every
@@ -128,10 +209,10 @@ def write_report(runs, parameter_counts, out_dir, log=print):
     lines += ["", "Seconds are wall-clock on the machine that trained each run, as logged in train_log.csv; "
               "runs that shared the machine are slower."]
     markdown = "\n".join(lines) + "\n"
-    with open(os.path.join(out_dir, "report.md"), "w") as f:
-        f.write(markdown)
-    with open(os.path.join(out_dir, "report.html"), "w") as f:
-        f.write(markdown_to_html(markdown))
+    for name, text in (("report.md", markdown), ("report.html", markdown_to_html(markdown))):
+        with replaced_atomically(os.path.join(out_dir, name)) as tmp:
+            with open(tmp, "w") as f:
+                f.write(text)
     log(f"wrote {os.path.join(out_dir, 'report.md')} and report.html")
     return markdown
 

@@ -2,9 +2,11 @@
 import json
 import os
 
+from interrupts import replaced_atomically
 from metrics import all_metrics, classifier_score, fcd
 
 EPOCH_EVAL_SAMPLES = 5000
+METRICS_FILE = "metrics.json"
 
 TABLE_ROWS = [("fcd", "FCD (lower is better)", "{:.3f}"), ("kid", "KID", "{:.5f}"),
               ("classifier_score", "classifier score", "{:.3f}"), ("precision", "precision (k=3)", "{:.3f}"),
@@ -13,13 +15,16 @@ TABLE_ROWS = [("fcd", "FCD (lower is better)", "{:.3f}"), ("kid", "KID", "{:.5f}
               ("mean_confidence", "mean classifier confidence", "{:.4f}")]
 
 
-def evaluate(model, classifier, splits, num_samples):
-    """Metrics of num_samples generated images and of as many training images, each against the test set."""
+def evaluate(model, classifier, splits, num_samples, step=None):
+    """Metrics of num_samples generated images and of as many training images, each against the test set.
+
+    step, the checkpoint's, lets --phase compare tell a stale metrics.json from a current one.
+    """
     test_images = splits["t10k"][0]
     test_features, _ = classifier.features_and_probs(test_images)
     fake_features, fake_probs = classifier.features_and_probs(model.generate(num_samples))
     floor_features, floor_probs = classifier.features_and_probs(splits["train"][0][:len(test_images)])
-    return {"model_dir": model.model_dir, "num_samples": num_samples, "num_test_images": len(test_images),
+    return {"model_dir": model.model_dir, "step": step, "num_samples": num_samples, "num_test_images": len(test_images),
             "model": all_metrics(test_features, fake_features, fake_probs),
             "real_floor": all_metrics(test_features, floor_features, floor_probs)}
 
@@ -45,7 +50,26 @@ def format_table(result):
 
 def write_result(result, result_dir):
     """metrics.json in result_dir; returns its path."""
-    path = os.path.join(result_dir, "metrics.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
+    path = os.path.join(result_dir, METRICS_FILE)
+    with replaced_atomically(path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(result, f, indent=2)
     return path
+
+
+def read_result(result_dir):
+    """The metrics.json of a results folder, or None."""
+    path = os.path.join(result_dir, METRICS_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def evaluate_checkpoint(model, classifier, splits, num_samples, log=print):
+    """Restore the model's latest checkpoint, write metrics.json and print the table; returns the result."""
+    step = model.restore_trained(log)
+    result = evaluate(model, classifier, splits, num_samples, step)
+    log(format_table(result))
+    log(f"wrote {write_result(result, model.out_dir('result'))}")
+    return result

@@ -1,10 +1,12 @@
-"""Command line: train, resume and sample the GAN and SAGAN of the article on MNIST or Fashion-MNIST."""
+"""Command line: train, resume, sample, evaluate and compare the GAN and SAGAN of the article."""
 import argparse
 import math
 import os
 import sys
 
-GAN_TYPES = ("GAN", "SAGAN")
+from config import DATASETS, MODEL_NAMES, PRECISIONS, TRAIN_STEPS, Folders, ModelConfig, TrainConfig
+
+PHASES = ("train", "sample", "eval", "attention", "compare")
 MAX_NUM_SAMPLES = 1_000_000  # 784 MB of uint8
 
 
@@ -52,35 +54,38 @@ def query_list(text):
 
 
 def parse_args(argv=None):
-    """Parse and check the command line."""
+    """Parse and check the command line; returns the argparse Namespace."""
+    model, train, folders = ModelConfig, TrainConfig, Folders
     p = OneLineParser(description="SAGAN and its vanilla GAN baseline, TensorFlow 1 style.",
                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--gan_type", choices=GAN_TYPES, help="model to build; required but for --phase compare")
-    p.add_argument("--dataset", default="mnist", choices=("mnist", "fashion-mnist"), help="dataset")
-    p.add_argument("--phase", default="train", choices=("train", "sample", "eval", "attention", "compare"),
+    p.add_argument("--gan_type", choices=MODEL_NAMES, help="model to build; required but for --phase compare")
+    p.add_argument("--dataset", default=model.dataset, choices=DATASETS, help="dataset")
+    p.add_argument("--phase", default="train", choices=PHASES,
                    help="train (resuming from the latest checkpoint); sample, evaluate or draw the attention "
                         "maps of the latest checkpoint; compare the GAN and SAGAN runs of every seed")
-    p.add_argument("--epoch", type=bounded_int(1, 100_000), default=20, help="epochs to train in all")
-    p.add_argument("--batch_size", type=bounded_int(1, 70_000), default=64, help="batch size")
-    p.add_argument("--z_dim", type=bounded_int(1, 10_000), default=62, help="dimension of z")
-    p.add_argument("--learning_rate", type=bounded_float(0.0, 1.0), default=2e-4, help="D's Adam learning rate")
-    p.add_argument("--g_lr_ratio", type=bounded_float(0.0, 1000.0), default=5.0,
+    p.add_argument("--epoch", type=bounded_int(1, 100_000), default=train.epoch, help="epochs to train in all")
+    p.add_argument("--batch_size", type=bounded_int(1, 70_000), default=model.batch_size, help="batch size")
+    p.add_argument("--z_dim", type=bounded_int(1, 10_000), default=model.z_dim, help="dimension of z")
+    p.add_argument("--learning_rate", type=bounded_float(0.0, 1.0), default=model.learning_rate,
+                   help="D's Adam learning rate")
+    p.add_argument("--g_lr_ratio", type=bounded_float(0.0, 1000.0), default=model.g_lr_ratio,
                    help="G's learning rate as a multiple of D's")
-    p.add_argument("--beta1", type=bounded_float(0.0, 0.999, low_open=False), default=0.5, help="Adam beta1")
-    p.add_argument("--train_step", default="fused", choices=("fused", "literal"),
+    p.add_argument("--beta1", type=bounded_float(0.0, 0.999, low_open=False), default=model.beta1, help="Adam beta1")
+    p.add_argument("--train_step", default=model.train_step, choices=TRAIN_STEPS,
                    help="fused: D and G steps in one session.run, G's forward pass shared; literal: the article's "
-                        "two session.run calls; the same updates")
-    p.add_argument("--precision", default="float32", choices=("float32", "bfloat16"),
+                        "two session.run calls and ops; the same updates")
+    p.add_argument("--precision", default=model.precision, choices=PRECISIONS,
                    help="arithmetic of the nets; bfloat16 is mixed precision, with float32 weights, batch-norm "
-                        "statistics and losses")
-    p.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=0,
+                        "statistics and losses; fast only on CPUs with AVX512_BF16 or AMX, and on GPUs")
+    p.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=model.seed,
                    help="seed of weights, data order and z; other than 0 it is added to model_dir")
-    p.add_argument("--save_every", type=bounded_int(1, 10**9), default=500, help="checkpoint every N steps")
-    p.add_argument("--log_every", type=bounded_int(1, 10**9), default=50,
+    p.add_argument("--save_every", type=bounded_int(1, 10**9), default=train.save_every,
+                   help="checkpoint every N steps")
+    p.add_argument("--log_every", type=bounded_int(1, 10**9), default=train.log_every,
                    help="losses to steps.csv and TensorBoard every N steps")
-    p.add_argument("--eval_every", type=bounded_int(0, 100_000), default=1,
+    p.add_argument("--eval_every", type=bounded_int(0, 100_000), default=train.eval_every,
                    help="FCD and classifier score of 5,000 samples every N epochs while training; 0 turns it off")
-    p.add_argument("--stop_after_steps", type=bounded_int(1, 10**9), default=None,
+    p.add_argument("--stop_after_steps", type=bounded_int(1, 10**9), default=train.stop_after_steps,
                    help="save and stop after N steps of this run; run again to continue")
     p.add_argument("--num_samples", type=bounded_int(1, MAX_NUM_SAMPLES), default=64,
                    help="images written by --phase sample")
@@ -88,10 +93,10 @@ def parse_args(argv=None):
                    help="generated images compared with the test set by --phase eval")
     p.add_argument("--queries", type=query_list, default=None,
                    help="--phase attention: 7x7-grid positions 'row,col;row,col' (default: a spread of five)")
-    p.add_argument("--checkpoint_dir", default="checkpoint", help="checkpoints go in <this>/<model_dir>")
-    p.add_argument("--result_dir", default="results", help="images and CSV logs go in <this>/<model_dir>")
-    p.add_argument("--log_dir", default="logs", help="TensorBoard logs go in <this>/<model_dir>")
-    p.add_argument("--data_dir", default="data", help="datasets live in <this>/<dataset>")
+    p.add_argument("--checkpoint_dir", default=folders.checkpoint_dir, help="checkpoints go in <this>/<model_dir>")
+    p.add_argument("--result_dir", default=folders.result_dir, help="images and CSV logs go in <this>/<model_dir>")
+    p.add_argument("--log_dir", default=folders.log_dir, help="TensorBoard logs go in <this>/<model_dir>")
+    p.add_argument("--data_dir", default=folders.data_dir, help="datasets live in <this>/<dataset>")
     args = p.parse_args(argv)
     if args.gan_type is None and args.phase != "compare":
         p.error("the following arguments are required: --gan_type")
@@ -102,90 +107,68 @@ def parse_args(argv=None):
     return args
 
 
-def evaluate_checkpoint(model, classifier, splits, num_samples):
-    """Restore the model's latest checkpoint, write metrics.json and print the table."""
-    from evaluate import evaluate, format_table, write_result
-    model.restore_trained()
-    result = evaluate(model, classifier, splits, num_samples)
-    print(format_table(result))
-    print(f"wrote {write_result(result, model.out_dir('result'))}")
+def configs(args):
+    """(ModelConfig, TrainConfig, Folders) of parsed arguments; compare's model config names GAN."""
+    def pick(cls, **changes):
+        return cls(**{f: getattr(args, f) for f in cls.__dataclass_fields__ if f not in changes}, **changes)
+    return (pick(ModelConfig, gan_type=args.gan_type or MODEL_NAMES[0]), pick(TrainConfig), pick(Folders))
 
 
-def draw_attention(model, real_images, queries):
-    """Restore the latest checkpoint and draw its attention maps."""
-    from attention_maps import DEFAULT_QUERIES, show_attention
-    from utils import UserError
-    if not model.attention_maps:
-        raise UserError(f"{model.model_name} has no attention blocks; use --gan_type SAGAN")
-    model.restore_trained()
-    show_attention(model, real_images, queries or DEFAULT_QUERIES)
-
-
-def run_phase(args):
+def run_phase(args, log=print):
     """Load what the phase needs, build the model in its own graph and run the phase."""
-    import tensorflow as tf
-    from GAN import GAN, session_config
-    from SAGAN import SAGAN
-    from utils import load_splits, train_and_test
+    import tfenv
+    from data import load_splits, train_and_test
+    from interrupts import activity
 
-    tf1 = tf.compat.v1
-    model_classes = {"GAN": GAN, "SAGAN": SAGAN}
-    splits = load_splits(args.dataset, args.data_dir) if args.phase != "sample" else None
-    images = train_and_test(splits)[0] if args.phase == "train" else None
-    measuring = args.phase in ("eval", "compare") or (args.phase == "train" and args.eval_every > 0)
+    model_config, train_config, folders = configs(args)
+    if model_config.precision == "bfloat16" and not tfenv.bfloat16_in_hardware():
+        print("warning: this CPU has neither AVX512_BF16 nor AMX, so --precision bfloat16 is emulated here and "
+              "runs several times slower than float32", file=sys.stderr)
+    tfenv.tensorflow()
+    splits = load_splits(model_config.dataset, folders.data_dir, log) if args.phase != "sample" else None
     classifier = None
-    if measuring:
+    if args.phase in ("eval", "compare") or (args.phase == "train" and train_config.eval_every > 0):
         from classifier import trained_classifier
-        classifier = trained_classifier(args.dataset, args.checkpoint_dir, splits)
-
-    def build(gan_type, sess, **changes):
-        model = model_classes[gan_type](sess, argparse.Namespace(**{**vars(args), **changes}), images)
-        model.build_model()
-        return model
+        classifier = trained_classifier(model_config.dataset, folders.checkpoint_dir, splits, log)
 
     if args.phase == "compare":
-        from compare import GAN_TYPES, find_runs, write_report
-        from GAN import PRECISION_SUFFIX
-        suffix = PRECISION_SUFFIX[args.precision]
-        runs = find_runs(args.result_dir, args.dataset, args.batch_size, args.z_dim, suffix)
-        parameter_counts = {}
-        for gan_type in GAN_TYPES:
-            for seed, folder in runs[gan_type].items():
-                if not os.path.exists(os.path.join(folder, "metrics.json")):
-                    with tf.Graph().as_default(), tf1.Session(config=session_config(args)) as sess:
-                        evaluate_checkpoint(build(gan_type, sess, seed=seed), classifier, splits,
-                                            args.num_eval_samples)
-            with tf.Graph().as_default():
-                model = build(gan_type, None)
-                parameter_counts[gan_type] = tuple(sum(v.shape.num_elements() for v in variables)
-                                                   for variables in (model.g_vars, model.d_vars))
-        write_report(runs, parameter_counts, os.path.join(args.result_dir, f"compare_{args.dataset}{suffix}"))
+        from compare import compare
+        compare(model_config, folders, classifier, splits, args.num_eval_samples,
+                lambda: tfenv.graph_session(model_config.train_step), log)
         return
-    with tf.Graph().as_default(), tf1.Session(config=session_config(args)) as sess:
-        model = build(args.gan_type, sess)
+    from config import model_class
+    images = train_and_test(splits)[0] if args.phase == "train" else None
+    with tfenv.graph_session(model_config.train_step) as sess:
+        model = model_class(model_config.gan_type)(sess, model_config, folders, images)
+        model.build_model()
+        checkpoint = folders.of("checkpoint", model.model_dir)
         if args.phase == "train":
             from evaluate import epoch_evaluator
-            model.train(stop_after_steps=args.stop_after_steps,
-                        evaluate_epoch=epoch_evaluator(classifier, splits["t10k"][0]) if classifier else None)
+            evaluate_epoch = epoch_evaluator(classifier, splits["t10k"][0]) if classifier else None
+            with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
+                model.train(train_config, log, evaluate_epoch)
         elif args.phase == "sample":
-            model.sample(args.num_samples)
+            with activity(f"sampling {model.model_dir}", "no samples were written"):
+                model.sample(args.num_samples, log)
         elif args.phase == "eval":
-            evaluate_checkpoint(model, classifier, splits, args.num_eval_samples)
+            from evaluate import evaluate_checkpoint
+            with activity(f"evaluating {model.model_dir}", "no metrics.json was written"):
+                evaluate_checkpoint(model, classifier, splits, args.num_eval_samples, log)
         else:
-            draw_attention(model, splits["t10k"][0], args.queries)
+            from attention_maps import draw_attention
+            with activity(f"drawing the attention of {model.model_dir}", "each picture is whole or absent"):
+                draw_attention(model, splits["t10k"][0], args.queries, log)
 
 
 def main(argv=None):
     """Run the chosen phase; returns the exit status."""
-    args = parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-    from GAN import Interrupted, NonFinite
-    from utils import UserError
+    from errors import Interrupted, NonFinite, UserError
+    from interrupts import stops_reported
 
-    tf.compat.v1.disable_eager_execution()
+    args = parse_args(argv)
     try:
-        run_phase(args)
+        with stops_reported():
+            run_phase(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -194,6 +177,7 @@ def main(argv=None):
               f"then run again", file=sys.stderr)
         return 2
     except Interrupted as e:
+        print(e, flush=True)
         return e.exit_status
     except NonFinite as e:
         print(f"error: training stopped: {e}; the last finite checkpoint is kept", file=sys.stderr)

@@ -67,20 +67,20 @@ def linear(input_, output_size, scope="linear", stddev=0.02, bias_start=0.0):
         return tf.matmul(input_, tf.cast(matrix, input_.dtype)) + tf.cast(bias, input_.dtype)
 
 
-def lrelu(x, leak=0.2, fused=True, name="lrelu"):
-    """Leaky ReLU, max(x, leak * x): one kernel each way when fused, the article's maximum otherwise."""
-    if fused:
-        return tf.nn.leaky_relu(x, alpha=leak, name=name)
-    return tf.maximum(x, leak * x, name=name)
+def lrelu(x, leak=0.2, literal_ops=False, name="lrelu"):
+    """Leaky ReLU, max(x, leak * x): one kernel each way, or the article's maximum with literal_ops."""
+    if literal_ops:
+        return tf.maximum(x, leak * x, name=name)
+    return tf.nn.leaky_relu(x, alpha=leak, name=name)
 
 
 def update_moving_average(average, statistic, decay=BN_DECAY):
-    """bn's moving average after one step towards statistic [C], or one step per group of statistic [G, C]."""
+    """bn's moving average after one step towards statistic [C], or one step per batch part of statistic [P, C]."""
     if len(statistic.get_shape()) == 1:
         return tf1.assign(average, average * decay + statistic * (1.0 - decay))
     value = average
-    for group in tf.unstack(statistic):  # in order, as that many separate forward passes would
-        value = value * decay + group * (1.0 - decay)
+    for part in tf.unstack(statistic):  # in order, as that many separate forward passes would
+        value = value * decay + part * (1.0 - decay)
     return tf1.assign(average, value)
 
 
@@ -111,20 +111,21 @@ def normalise_with_batch_statistics(x, gamma, beta, epsilon, axes):
             count = tf.cast(tf.size(x) // tf.size(mean), x.dtype)
             # scale * (d_out - (d_beta + x_hat * d_gamma) / count), x_hat = centred * inverse_std
             d_x = scale * d_out - centred * (scale * inverse_std * d_gamma / count) - scale * d_beta / count
-            sum_groups = list(range(len(x.get_shape()) - 1))
-            return d_x, tf.reduce_sum(d_gamma, sum_groups), tf.reduce_sum(d_beta, sum_groups)
+            non_channel_axes = list(range(len(x.get_shape()) - 1))
+            return d_x, tf.reduce_sum(d_gamma, non_channel_axes), tf.reduce_sum(d_beta, non_channel_axes)
         return (centred * scale + beta, mean, variance), backward
 
     return forward(x, tf.convert_to_tensor(gamma), tf.convert_to_tensor(beta))
 
 
-def bn(x, is_training, scope, decay=BN_DECAY, epsilon=1e-5, fused=True, groups=1):
+def bn(x, is_training, scope, decay=BN_DECAY, epsilon=1e-5, literal_ops=False, batch_parts=1):
     """Batch norm over all axes but the last: batch statistics while training, moving averages otherwise.
 
     As with tf.contrib's batch_norm(updates_collections=None), the moving averages are updated in
     place by every training-mode forward pass, and never by an inference-mode one. Statistics and
-    arithmetic are float32 whatever x's dtype. fused=False differentiates the article's unfused ops.
-    groups=2 normalises the two halves of the batch apart, as two forward passes of half the batch would.
+    arithmetic are float32 whatever x's dtype. literal_ops differentiates the article's tf.nn.moments
+    instead of using the hand-written gradient. batch_parts=2 normalises the two halves of the batch
+    apart, as two forward passes of half the batch would.
     """
     with tf1.variable_scope(scope):
         channels = x.get_shape()[-1]
@@ -138,40 +139,42 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=1e-5, fused=True, groups=1
         if not is_training:
             return tf.cast(tf.nn.batch_normalization(x32, moving_mean, moving_variance, beta, gamma, epsilon),
                            x.dtype)
-        if groups > 1:
-            x32 = tf.reshape(x32, [groups, -1] + x.get_shape().as_list()[1:])  # [G, B/G, ..., C]
-        axes = list(range(1 if groups > 1 else 0, len(x32.get_shape()) - 1))
-        if fused:
-            normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon, axes)
-        else:
+        if batch_parts > 1:
+            x32 = tf.reshape(x32, [batch_parts, -1] + x.get_shape().as_list()[1:])  # [P, B/P, ..., C]
+        axes = list(range(1 if batch_parts > 1 else 0, len(x32.get_shape()) - 1))
+        if literal_ops:
             mean, variance = tf.nn.moments(x32, axes=axes, keepdims=True)
             normalised = tf.nn.batch_normalization(x32, mean, variance, beta, gamma, epsilon)
-        # [C], or [G, C] per group
-        mean, variance = (tf.reshape(s, [groups, channels] if groups > 1 else [channels]) for s in (mean, variance))
+        else:
+            normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon, axes)
+        # [C], or [P, C] per part
+        mean, variance = (tf.reshape(s, [batch_parts, channels] if batch_parts > 1 else [channels])
+                          for s in (mean, variance))
         for average, statistic in ((moving_mean, mean), (moving_variance, variance)):
             tf1.add_to_collection(BN_MOVING_AVERAGES, average)
             tf1.add_to_collection(BN_BATCH_STATISTICS, statistic)
         with tf.control_dependencies([update_moving_average(moving_mean, mean, decay),
                                       update_moving_average(moving_variance, variance, decay)]):
             normalised = tf.identity(normalised)  # reading the output runs the updates
-        if groups > 1:
+        if batch_parts > 1:
             normalised = tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:])  # [B, ..., C]
         return tf.cast(normalised, x.dtype)
 
 
-def attention(x, is_training=True, scope="attention", reuse=False, fused=True, groups=1):
+def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=False, batch_parts=1):
     """The article's self-attention block: x + gamma * softmax(g f^T) h, with f, g at C//8 channels.
 
-    Everything but bn is per image; groups is bn's.
+    Everything but bn is per image; batch_parts is bn's.
     """
     _, height, width, channels = x.get_shape().as_list()
     with tf1.variable_scope(scope, reuse=reuse):
         dims, names = (channels // 8, channels // 8, channels), ("f_conv", "g_conv", "h_conv")
-        if fused:
-            convs = conv2d_siblings(x, dims, names)
-        else:
+        if literal_ops:
             convs = [conv2d(x, dim, 4, 4, 1, 1, name=name) for dim, name in zip(dims, names)]
-        f, g, h = (tf.nn.relu(bn(conv, is_training, scope=bn_scope, fused=fused, groups=groups))
+        else:
+            convs = conv2d_siblings(x, dims, names)
+        f, g, h = (tf.nn.relu(bn(conv, is_training, scope=bn_scope, literal_ops=literal_ops,
+                                 batch_parts=batch_parts))
                    for conv, bn_scope in zip(convs, ("f_bn", "g_bn", "h_bn")))
 
         s = tf.matmul(hw_flatten(g), hw_flatten(f), transpose_b=True)  # [B, N, N], N = H*W

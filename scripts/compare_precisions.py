@@ -6,23 +6,24 @@ Each result folder is a --result_dir of scripts/compare_seeds.sh (e.g. runs_5ep/
 trained with --precision bfloat16. Prints a markdown table and one verdict per model and metric.
 """
 import argparse
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from compare import GAN_TYPES, REPORTED, find_runs, mean_std, verdict  # noqa: E402
-
-PRECISIONS = (("float32", ""), ("bfloat16", "_bf16"))  # (name, model_dir suffix)
+from compare import GAN_TYPES, REPORTED, matching_runs, mean_std, verdict  # noqa: E402
+from config import PRECISIONS  # noqa: E402
+from evaluate import read_result  # noqa: E402
 
 
 def precision_metrics(result_dirs, dataset, batch_size=64, z_dim=62):
     """{(gan_type, precision): [metrics of each seed's run]}; runs without metrics.json are skipped."""
     found = {}
-    for (precision, suffix), result_dir in zip(PRECISIONS, result_dirs):
-        for gan_type, seeds in find_runs(result_dir, dataset, batch_size, z_dim, suffix).items():
-            paths = [os.path.join(folder, "metrics.json") for _, folder in sorted(seeds.items())]
-            found[(gan_type, precision)] = [json.load(open(p))["model"] for p in paths if os.path.exists(p)]
+    for precision, result_dir in zip(PRECISIONS, result_dirs):
+        names = os.listdir(result_dir) if os.path.isdir(result_dir) else []
+        runs, _ = matching_runs(names, dataset, batch_size, z_dim, precision)
+        for gan_type, seeds in runs.items():
+            results = [read_result(os.path.join(result_dir, name)) for _, name in sorted(seeds.items())]
+            found[(gan_type, precision)] = [r["model"] for r in results if r is not None]
     return found
 
 
@@ -34,7 +35,7 @@ def report(found, keys=("fcd", "kid", "classifier_score")):
     verdicts = []
     for gan_type in GAN_TYPES:
         stats = {}
-        for precision, _ in PRECISIONS:
+        for precision in PRECISIONS:
             runs = found.get((gan_type, precision), [])
             stats[precision] = {k: (*mean_std([m[k] for m in runs]), len(runs)) for k in keys} if runs else None
             cells = [f"{stats[precision][k][0]:.4g} ± {stats[precision][k][1]:.2g}" if runs else "—" for k in keys]

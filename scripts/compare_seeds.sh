@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train GAN and SAGAN on seeds 0..K-1 for E epochs each, then write the comparison report.
+# Train every registered model on seeds 0..K-1 for E epochs each, then write the comparison report.
 # Usage: scripts/compare_seeds.sh [K=3] [E=20] [dataset=mnist] [more main.py flags, e.g. --precision bfloat16]
 # Runs of E epochs live under runs_<E>ep/, apart from runs of another length. Rerunning resumes.
 set -euo pipefail
@@ -10,8 +10,9 @@ dataset=${3:-mnist}
 extra=("${@:4}")
 out="runs_${epochs}ep"
 dirs=(--checkpoint_dir "$out/checkpoint" --result_dir "$out/results" --log_dir "$out/logs")
+models=$(python -c 'import config; print(*config.MODEL_NAMES)')
 for seed in $(seq 0 $((seeds - 1))); do
-  for gan_type in GAN SAGAN; do
+  for gan_type in $models; do
     python main.py --gan_type "$gan_type" --dataset "$dataset" --seed "$seed" --epoch "$epochs" "${dirs[@]}" "${extra[@]}"
   done
 done

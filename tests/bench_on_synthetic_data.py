@@ -5,7 +5,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import bench  # noqa: E402
-import utils  # noqa: E402
+import data  # noqa: E402
 
-utils.KNOWN_SHA256.clear()
+data.KNOWN_SHA256.clear()
 bench.main()

@@ -9,11 +9,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tensorflow as tf  # noqa: E402
+import tfenv  # noqa: E402
 
-tf.compat.v1.disable_eager_execution()
+tfenv.tensorflow()  # graph mode, as main.py runs
 
-import utils  # noqa: E402
+import data  # noqa: E402
 
 TINY_TRAIN, TINY_TEST = 40, 8  # 48 images: 6 batches of 8
 
@@ -28,7 +28,7 @@ def write_tiny_dataset(folder, n_train=TINY_TRAIN, n_test=TINY_TEST, gz=False, s
                   "labels-idx1-ubyte": rng.integers(0, 10, (n,), dtype=np.uint8)}
         for kind, array in arrays.items():
             path = os.path.join(folder, f"{prefix}-{kind}")
-            utils.write_idx(path, array)
+            data.write_idx(path, array)
             if gz:
                 with open(path, "rb") as f, gzip.open(path + ".gz", "wb") as out:
                     out.write(f.read())
@@ -38,7 +38,7 @@ def write_tiny_dataset(folder, n_train=TINY_TRAIN, n_test=TINY_TEST, gz=False, s
 @pytest.fixture
 def no_known_hashes(monkeypatch):
     """Let synthetic files stand in for the real datasets, whose hashes they cannot have."""
-    monkeypatch.setattr(utils, "KNOWN_SHA256", {})
+    monkeypatch.setattr(data, "KNOWN_SHA256", {})
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 import GAN as gan_module
+from runlog import read_csv
 
 STEPS_PER_EPOCH = 6  # 48 tiny images in batches of 8
 
@@ -40,7 +41,7 @@ def test_train_writes_checkpoint_logs_and_images(workdir, run_main, gan_type):
     assert run_main("--gan_type", gan_type) == 0  # resumes and finishes both epochs
     assert checkpoint_step(model_dir)[0] == 2 * STEPS_PER_EPOCH
     results = workdir / "results" / model_dir
-    rows = gan_module.read_csv(str(results / "train_log.csv"))
+    rows = read_csv(str(results / "train_log.csv"))
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert [int(r["step"]) for r in rows] == [STEPS_PER_EPOCH, 2 * STEPS_PER_EPOCH]
     assert all(np.isfinite(float(r["d_loss"])) for r in rows)
@@ -194,10 +195,64 @@ def test_eval_every_epoch_logs_fcd_and_keeps_the_best_checkpoint(workdir, run_ma
     monkeypatch.setattr(classifier, "EPOCHS", 1)
     monkeypatch.setattr("evaluate.EPOCH_EVAL_SAMPLES", 64)
     assert run_main("--gan_type", "GAN", eval_every=1) == 0
-    rows = gan_module.read_csv(str(workdir / "results" / "GAN_mnist_8_62" / "train_log.csv"))
+    rows = read_csv(str(workdir / "results" / "GAN_mnist_8_62" / "train_log.csv"))
     assert len(rows) == 2 and all(np.isfinite(float(r["fcd"])) and float(r["classifier_score"]) >= 1
                                   for r in rows)
     best = tf.train.latest_checkpoint("checkpoint/GAN_mnist_8_62/best")
     lowest = min(rows, key=lambda r: float(r["fcd"]))
     assert best.endswith(f"-{lowest['step']}")
     assert "is the lowest so far" in capsys.readouterr().out
+
+
+def test_compare_finds_runs_by_their_checkpoints_and_says_what_it_skips(workdir, run_main, monkeypatch, capsys):
+    import classifier
+    monkeypatch.setattr(classifier, "EPOCHS", 1)
+    for gan_type in ("GAN", "SAGAN"):  # stopped inside the first epoch: no train_log.csv yet
+        assert run_main("--gan_type", gan_type, "--stop_after_steps", 2) == 0
+        assert not (workdir / "results" / f"{gan_type}_mnist_8_62" / "train_log.csv").exists()
+    (workdir / "results" / "GAN_mnist_8_62_seed4").mkdir()  # a results folder without a checkpoint
+    (workdir / "results" / "GAN_mnist_64_62").mkdir()  # another batch size
+    (workdir / "results" / "my notes").mkdir()
+    capsys.readouterr()
+    assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
+    out = capsys.readouterr().out
+    assert "compare: skipping GAN_mnist_8_62_seed4: no checkpoint in checkpoint/GAN_mnist_8_62_seed4" in out
+    assert "compare: skipping GAN_mnist_64_62: another batch_size 64 than asked" in out
+    assert "compare: skipping my notes: its name is not a model_dir" in out
+    report = (workdir / "results" / "compare_mnist" / "report.md").read_text()
+    assert "Seeds: GAN [0], SAGAN [0]" in report
+    # A metrics.json older than the newest checkpoint is measured again.
+    assert run_main("--gan_type", "GAN", "--stop_after_steps", 1) == 0
+    capsys.readouterr()
+    assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
+    out = capsys.readouterr().out
+    assert "results/GAN_mnist_8_62/metrics.json" in out and "results/SAGAN_mnist_8_62/metrics.json" not in out
+
+
+def test_tensorflow_says_nothing_before_the_programs_own_lines(workdir):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    script = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
+    flags = ["--gan_type", "GAN", "--batch_size", "8", "--eval_every", "0", "--stop_after_steps", "1"]
+    for _ in range(2):  # start, then resume (which once warned that get_checkpoint_mtimes is deprecated)
+        done = subprocess.run([sys.executable, script, *flags], capture_output=True, text=True, timeout=1200)
+        assert done.returncode == 0, done.stderr
+        lines = [line for line in done.stderr.replace("\r", "\n").splitlines() if line.strip()]
+        assert [line for line in lines if not line.startswith("GAN epoch 1/")] == [], done.stderr
+    assert "restored" in done.stdout
+
+
+def test_bfloat16_on_a_cpu_without_it_warns_in_one_line_before_training(workdir, run_main, monkeypatch, capsys):
+    import tfenv
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE")  # oneDNN's cap: AVX-512 without BF16 or AMX
+    assert not tfenv.bfloat16_in_hardware()
+    assert run_main("--gan_type", "GAN", "--precision", "bfloat16", "--stop_after_steps", 1) == 0
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: this CPU has neither AVX512_BF16 nor AMX, so --precision bfloat16 is emulated "
+                        "here and runs several times slower than float32"]
+    assert captured.out.index("starting from scratch") >= 0
+    assert tfenv.bfloat16_in_hardware(flags={"avx512f", "amx_bf16"}, environ={})
+    assert tfenv.bfloat16_in_hardware(flags={"avx512f", "avx512_bf16"}, environ={})
+    assert not tfenv.bfloat16_in_hardware(flags={"avx2", "avx512f"}, environ={})

@@ -137,14 +137,14 @@ def test_attention_query_maps_follow_the_rows_of_beta():
 
 
 @pytest.mark.parametrize("shape", [(16, 32), (8, 7, 7, 16)])
-def test_fused_bn_matches_the_unfused_ops_value_statistics_and_gradients(sess, shape):
+def test_handwritten_bn_gradient_matches_the_literal_ops_value_statistics_and_gradients(sess, shape):
     rng = np.random.default_rng(4)
     x = tf.constant(rng.normal(3.0, 2.0, size=shape).astype(np.float32))
     upstream = tf.constant(rng.normal(size=shape).astype(np.float32))  # a generic loss: sum(upstream * y)
     results = {}
     for fused in (True, False):
         scope = f"bn_{fused}"
-        out = ops.bn(x, True, scope=scope, fused=fused)
+        out = ops.bn(x, True, scope=scope, literal_ops=not fused)
         with tf1.variable_scope(scope, reuse=True):
             gamma, beta = tf1.get_variable("gamma"), tf1.get_variable("beta")
             moving = [tf1.get_variable("moving_mean"), tf1.get_variable("moving_variance")]
@@ -164,14 +164,15 @@ def test_fused_bn_matches_the_unfused_ops_value_statistics_and_gradients(sess, s
 
 
 @pytest.mark.parametrize("fused", [True, False])
-def test_grouped_bn_is_two_passes_over_the_halves(sess, fused):
+def test_bn_in_two_batch_parts_is_two_passes_over_the_halves(sess, fused):
     rng = np.random.default_rng(6)
     halves = [rng.normal(mu, 2.0, size=(4, 7, 7, 8)).astype(np.float32) for mu in (3.0, -1.0)]
     x = tf.constant(np.concatenate(halves))
     upstream = tf.constant(rng.normal(size=(8, 7, 7, 8)).astype(np.float32))
-    grouped = ops.bn(x, True, scope="grouped", fused=fused, groups=2)
+    grouped = ops.bn(x, True, scope="grouped", literal_ops=not fused, batch_parts=2)
     with tf1.variable_scope("apart", reuse=tf1.AUTO_REUSE):  # the same variables for both halves
-        apart = tf.concat([ops.bn(x[:4], True, scope="bn", fused=False), ops.bn(x[4:], True, scope="bn", fused=False)], 0)
+        apart = tf.concat([ops.bn(x[:4], True, scope="bn", literal_ops=True),
+                           ops.bn(x[4:], True, scope="bn", literal_ops=True)], 0)
     outputs = {"grouped": grouped, "apart": apart}
     params = {name: [v for v in tf1.global_variables(name + "/") if v.op.name.endswith(("gamma", "beta"))]
               for name in outputs}
@@ -209,10 +210,10 @@ def test_sibling_convolutions_are_the_separate_convolutions(sess):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
-def test_fused_lrelu_matches_the_maximum_and_its_gradient(sess):
+def test_leaky_relu_kernel_matches_the_maximum_and_its_gradient(sess):
     values = np.array([-3.0, -0.5, -1e-6, 1e-6, 0.5, 3.0], np.float32)
     x = tf.constant(values)
-    outs = {fused: ops.lrelu(x, fused=fused) for fused in (True, False)}
+    outs = {fused: ops.lrelu(x, literal_ops=not fused) for fused in (True, False)}
     grads = {fused: tf.gradients(out, x)[0] for fused, out in outs.items()}
     got = sess.run({"out": outs, "grad": grads})
     assert got["out"][True].tolist() == got["out"][False].tolist()

@@ -10,7 +10,7 @@ import pytest
 from scipy import ndimage
 
 import metrics
-import utils
+import data
 from classifier import trained_classifier
 
 MNIST_DIR = os.environ.get("SAGAN_MNIST_DIR")
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(not MNIST_DIR, reason="set SAGAN_MNIST_DIR to a 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The real splits (hash-checked) and a classifier trained afresh on them."""
-    splits = utils.read_split_files(MNIST_DIR, "mnist")
+    splits = data.read_split_files(MNIST_DIR, "mnist")
     return splits, trained_classifier("mnist", str(tmp_path_factory.mktemp("checkpoint")), splits)
 
 

@@ -1,0 +1,25 @@
+"""Every exception the program raises on purpose, and the exit status main.py gives each."""
+
+
+class UserError(Exception):
+    """A problem the user can fix; main.py prints it on one line and exits with status 2."""
+
+    exit_status = 2
+
+
+class Interrupted(Exception):
+    """Stopped by Ctrl-C or SIGTERM; the message says what was kept and how to continue."""
+
+    def __init__(self, exit_status, message):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+class NonFinite(Exception):
+    """A loss or weight became NaN or inf; nothing was saved after the last finite checkpoint."""
+
+    exit_status = 1
+
+
+class CorruptCheckpoint(Exception):
+    """A checkpoint whose files are missing or unreadable; loading falls back to the one before."""

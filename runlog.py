@@ -1,0 +1,68 @@
+"""A run's CSV logs: train_log.csv (one row per epoch) and steps.csv (every --log_every steps)."""
+import csv
+import os
+
+TRAIN_LOG = "train_log.csv"
+STEP_LOG = "steps.csv"
+TRAIN_LOG_FIELDS = ["step", "epoch", "d_loss", "g_loss", "gamma_g", "gamma_d", "seconds", "fcd", "classifier_score"]
+STEP_LOG_FIELDS = ["step", "d_loss", "g_loss", "gamma_g", "gamma_d"]
+FIELDS = {TRAIN_LOG: TRAIN_LOG_FIELDS, STEP_LOG: STEP_LOG_FIELDS}
+
+
+def read_csv(path):
+    """Rows of a CSV file as dicts; [] when it does not exist."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def append_csv(path, fields, row):
+    """Append one row, writing the header first when the file is new."""
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fields)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def truncate_csv(path, fields, step):
+    """Drop rows written after step (by a run that died before its next checkpoint)."""
+    rows = read_csv(path)
+    kept = [r for r in rows if int(r["step"]) <= step]
+    if len(kept) != len(rows):
+        tmp = path + ".tmp"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fields)
+            writer.writeheader()
+            writer.writerows(kept)
+        os.replace(tmp, path)
+
+
+class RunLog:
+    """The CSV logs of one results folder."""
+
+    def __init__(self, result_dir):
+        self.paths = {name: os.path.join(result_dir, name) for name in FIELDS}
+
+    def rewind(self, step):
+        """Forget rows past step: a resumed run redoes them."""
+        for name, path in self.paths.items():
+            truncate_csv(path, FIELDS[name], step)
+
+    def add_step(self, row):
+        """One row of steps.csv."""
+        append_csv(self.paths[STEP_LOG], STEP_LOG_FIELDS, row)
+
+    def add_epoch(self, row):
+        """One row of train_log.csv."""
+        append_csv(self.paths[TRAIN_LOG], TRAIN_LOG_FIELDS, row)
+
+    def steps(self):
+        """Rows of steps.csv."""
+        return read_csv(self.paths[STEP_LOG])
+
+    def epochs(self):
+        """Rows of train_log.csv."""
+        return read_csv(self.paths[TRAIN_LOG])

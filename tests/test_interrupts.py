@@ -1,0 +1,69 @@
+"""Ctrl-C and SIGTERM outside the training loop: one line, status 130 or 143, nothing half-written."""
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import interrupts
+from conftest import ROOT, write_tiny_dataset
+
+SCRIPT = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
+SAFETY_SECONDS = 1200  # a limit against hanging, never what a test checks
+
+
+def wait_for_line(process, text):
+    """Read the process's stdout until a line containing text; returns what was read."""
+    seen, deadline = "", time.time() + SAFETY_SECONDS
+    while text not in seen:
+        assert time.time() < deadline and process.poll() is None, seen
+        if select.select([process.stdout], [], [], 1.0)[0]:
+            seen += process.stdout.readline()
+    return seen
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_stop_while_the_classifier_trains_says_what_was_kept(tmp_path, sig, status):
+    # Enough images that the classifier's five epochs take a while on any machine.
+    write_tiny_dataset(str(tmp_path / "data" / "mnist"), n_train=20_000, n_test=200)
+    process = subprocess.Popen([sys.executable, SCRIPT, "--gan_type", "GAN", "--phase", "eval"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    before = wait_for_line(process, "training the mnist classifier")
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=SAFETY_SECONDS)
+    assert process.returncode == status, err
+    assert "Traceback" not in err
+    last = (before + out).strip().splitlines()[-1]
+    assert last == (f"stopped by {signal.Signals(sig).name} while training the mnist classifier: it was not "
+                    f"saved, and trains again from the start; run the same command to continue")
+    # Nothing half-written: no classifier folder, and no partial file anywhere.
+    assert not (tmp_path / "checkpoint" / "classifier_mnist").exists()
+    assert [p for p in tmp_path.rglob("*") if "partial" in p.name] == []
+
+
+def test_deferred_holds_a_signal_until_the_block_ends():
+    order = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+            order.append("block finished")
+    assert order == ["block finished"]
+
+
+def test_a_failed_atomic_write_leaves_the_old_file(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text("old")
+    with pytest.raises(RuntimeError):
+        with interrupts.replaced_atomically(str(path)) as tmp:
+            open(tmp, "w").write("half")
+            raise RuntimeError
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["metrics.json"]
+    with interrupts.replaced_atomically(str(path)) as tmp:
+        np.save(open(tmp, "wb"), np.zeros(3))
+    assert os.listdir(tmp_path) == ["metrics.json"] and path.read_text() != "old"

@@ -1,0 +1,107 @@
+"""The repository's shape: one job per module, no import cycle, naming facts in one place, links that resolve."""
+import ast
+import os
+import re
+import subprocess
+
+import pytest
+from hypothesis import given, strategies as st
+
+import config
+from conftest import ROOT
+
+MAX_MODULE_LINES = 350
+
+
+def project_modules():
+    """{module name: path} of the top-level Python files."""
+    return {name[:-3]: os.path.join(ROOT, name) for name in os.listdir(ROOT) if name.endswith(".py")}
+
+
+def imports_of(path, modules):
+    """The project modules a file imports, at the top or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.add(node.module)
+    return found & set(modules)
+
+
+def test_no_module_is_over_the_size_limit():
+    sizes = {name: sum(1 for _ in open(path)) for name, path in project_modules().items()}
+    assert {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES} == {}
+
+
+def test_no_import_cycle():
+    modules = project_modules()
+    graph = {name: imports_of(path, modules) - {name} for name, path in modules.items()}
+    # config.model_class imports the model modules by name; they are the registry's.
+    graph["config"] |= set(config.MODEL_NAMES)
+    state = {}
+
+    def visit(name, trail):
+        if state.get(name) == "open":
+            pytest.fail("import cycle: " + " -> ".join(trail[trail.index(name):] + [name]))
+        if state.get(name) is None:
+            state[name] = "open"
+            for other in sorted(graph[name]):
+                visit(other, trail + [name])
+            state[name] = "done"
+    for name in sorted(graph):
+        visit(name, [])
+
+
+def test_only_config_spells_the_registry_and_the_folder_suffixes():
+    """main, bench, compare and scripts/ read these from config.py instead of writing them again."""
+    spelled = re.compile(r"""\(\s*"GAN",\s*"SAGAN"\s*\)|"_bf16"|_seed\{""")
+    paths = list(project_modules().values()) + [os.path.join(ROOT, "scripts", n)
+                                                for n in os.listdir(os.path.join(ROOT, "scripts"))]
+    offenders = [os.path.basename(p) for p in paths
+                 if os.path.basename(p) != "config.py" and spelled.search(open(p).read())]
+    assert offenders == []
+
+
+@given(gan_type=st.sampled_from(config.MODEL_NAMES), dataset=st.sampled_from(config.DATASETS),
+       batch_size=st.integers(1, 70_000), z_dim=st.integers(1, 10_000), seed=st.integers(0, 2**31 - 1),
+       precision=st.sampled_from(config.PRECISIONS))
+def test_model_dir_parses_back_to_its_fields(**fields):
+    name = config.model_dir(config.ModelConfig(**fields))
+    assert config.parse_model_dir(name) == fields
+
+
+@pytest.mark.parametrize("name", ["GAN_mnist_64_62_seed0", "GAN_mnist_064_62", "WGAN_mnist_64_62",
+                                  "GAN_cifar_64_62", "GAN_mnist_64_62_fp16", "compare_mnist", "GAN_mnist_64"])
+def test_other_names_are_not_runs(name):
+    assert config.parse_model_dir(name) is None
+
+
+def test_default_runs_keep_their_old_folder_names():
+    assert config.model_dir(config.ModelConfig("SAGAN")) == "SAGAN_mnist_64_62"
+    assert config.model_dir(config.ModelConfig("GAN", seed=2, precision="bfloat16")) == "GAN_mnist_64_62_seed2_bf16"
+
+
+def tracked_files():
+    """Paths git tracks, or None outside a git checkout."""
+    done = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    return set(done.stdout.splitlines()) if done.returncode == 0 else None
+
+
+def test_every_relative_link_in_readme_and_docs_is_a_tracked_file():
+    tracked = tracked_files()
+    if tracked is None:
+        pytest.skip("not a git checkout")
+    documents = ["README.md"] + [os.path.join("docs", n) for n in os.listdir(os.path.join(ROOT, "docs"))
+                                 if n.endswith(".md")]
+    broken = []
+    for document in documents:
+        text = open(os.path.join(ROOT, document)).read()
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            target = target.split("#")[0]
+            if not target or re.match(r"^[a-z]+:", target):
+                continue  # an anchor on the same page, or a web address
+            path = os.path.normpath(os.path.join(os.path.dirname(document), target))
+            if path not in tracked and not any(t.startswith(path + "/") for t in tracked):
+                broken.append(f"{document} -> {target}")
+    assert broken == []

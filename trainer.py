@@ -1,0 +1,207 @@
+"""The training loop: epochs and batches, Ctrl-C and SIGTERM, the folder lock, per-epoch outputs, summaries.
+
+It drives any model with GAN's interface (run_train_step, save, load, the random streams) and never
+builds graph ops: TensorBoard images and scalars are written as protocol buffers.
+"""
+import fcntl
+import glob
+import io
+import os
+import signal
+import time
+
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from errors import Interrupted, NonFinite, UserError
+from interrupts import STOP_SIGNALS
+from runlog import RunLog
+from utils import image_grid, plot_curves, save_gif, save_grid
+
+tf1 = tf.compat.v1
+
+
+def train(model, config, log=print, evaluate_epoch=None):
+    """Train to config.epoch, resuming from the latest checkpoint; Ctrl-C or SIGTERM saves and stops.
+
+    evaluate_epoch(model) -> {'fcd', 'classifier_score'} runs every config.eval_every epochs when given;
+    the checkpoint of the lowest FCD so far is kept in checkpoint/<model_dir>/best/.
+    """
+    folder = model.out_dir("checkpoint")
+    lock = acquire_lock(folder)
+    for partial in glob.glob(os.path.join(folder, "*.tempstate*")):
+        os.remove(partial)  # left by a process killed while saving; we hold the lock, nobody writes it
+    try:
+        return _Run(model, config, log, evaluate_epoch).loop()
+    finally:
+        lock.close()
+
+
+class _Run:
+    """One call of train(): the state its loop shares with its per-epoch outputs."""
+
+    def __init__(self, model, config, log, evaluate_epoch):
+        self.model, self.config, self.log, self.evaluate_epoch = model, config, log, evaluate_epoch
+        self.result_dir = model.out_dir("result")
+        self.runlog = RunLog(self.result_dir)
+        self.stop_signal = None
+
+    def request_stop(self, signum, _frame):
+        """The first signal stops the loop after the current step; a second stops it at once."""
+        if self.stop_signal is not None:
+            raise KeyboardInterrupt
+        self.stop_signal = signum
+
+    def loop(self):
+        """Restore, then train epoch by epoch; returns the step reached."""
+        model, config = self.model, self.config
+        model.sess.run(tf1.global_variables_initializer())
+        step = model.load(self.log)
+        if step is None:
+            step = 0
+            self.log(f"{model.model_name}: starting from scratch in {model.out_dir('checkpoint')}")
+        else:
+            self.log(f"{model.model_name}: resuming from step {step}")
+        self.runlog.rewind(step)
+        self.writer = tf1.summary.FileWriter(model.out_dir("log"), model.sess.graph if step == 0 else None)
+        old_handlers = {s: signal.signal(s, self.request_stop) for s in STOP_SIGNALS}
+        start_epoch, start_batch = divmod(step, model.num_batches)
+        self.steps_this_run = 0
+        try:
+            for epoch in range(start_epoch, config.epoch):
+                step = self.run_epoch(epoch, start_batch, step)
+                if self.stopping():
+                    break
+                start_batch = 0
+        finally:
+            for s, handler in old_handlers.items():
+                signal.signal(s, handler)
+            self.writer.close()
+        if self.stop_signal is not None:
+            raise Interrupted(128 + self.stop_signal,
+                              f"{model.model_name}: stopped by signal {self.stop_signal} at step {step}; checkpoint "
+                              f"saved in {model.out_dir('checkpoint')}; run the same command to resume")
+        self.log(f"{model.model_name}: at step {step}, epoch {min(step // model.num_batches, config.epoch)}/"
+                 f"{config.epoch}; results in {self.result_dir}")
+        return step
+
+    def stopping(self):
+        """A signal came, or this run has taken its --stop_after_steps."""
+        return self.stop_signal is not None or self.steps_this_run == self.config.stop_after_steps
+
+    def run_epoch(self, epoch, start_batch, step):
+        """The batches of one epoch from start_batch, then its outputs if it finished; returns the step."""
+        model, config = self.model, self.config
+        batch_size = model.config.batch_size
+        order = model.epoch_order(epoch)
+        started = time.time()
+        totals = np.zeros(2)
+        bar = tqdm(range(start_batch, model.num_batches), initial=start_batch, total=model.num_batches,
+                   desc=f"{model.model_name} epoch {epoch + 1}/{config.epoch}", unit="batch",
+                   dynamic_ncols=True, mininterval=1.0)
+        for idx in bar:
+            batch = model.data_X[order[idx * batch_size:(idx + 1) * batch_size]].astype(np.float32) / 255.0
+            log_now = (step + 1) % config.log_every == 0
+            losses = model.run_train_step(batch, model.batch_z(step), log_now)
+            step += 1
+            self.steps_this_run += 1
+            if not all(np.isfinite(v) for v in losses.values()):
+                raise NonFinite(f"non-finite loss at step {step} (d_loss {losses['d_loss']}, "
+                                f"g_loss {losses['g_loss']})")
+            totals += (losses["d_loss"], losses["g_loss"])
+            if log_now:
+                self.log_step(step, losses, bar)
+            if idx + 1 < model.num_batches and (self.stopping() or step % config.save_every == 0):
+                model.save(step)
+            if self.stopping():
+                break
+        bar.close()
+        if step == (epoch + 1) * model.num_batches:
+            done = model.num_batches - start_batch
+            self.finish_epoch(epoch + 1, step, totals / done, time.time() - started)
+        return step
+
+    def log_step(self, step, losses, bar):
+        """Losses and gammas to steps.csv, TensorBoard and the progress bar."""
+        gammas = self.model.gamma_values()
+        self.writer.add_summary(scalar_summary({**losses, **gammas}), step)
+        self.runlog.add_step(dict(step=step, d_loss=losses["d_loss"], g_loss=losses["g_loss"], **gammas))
+        bar.set_postfix(d_loss=f"{losses['d_loss']:.3f}", g_loss=f"{losses['g_loss']:.3f}",
+                        **{k: f"{v:.4f}" for k, v in gammas.items()})
+
+    def finish_epoch(self, epoch, step, mean_losses, seconds):
+        """The epoch's row, evaluation, images and plot, then its checkpoint.
+
+        Outputs first, checkpoint last: a run killed in between redoes them on resume.
+        """
+        model = self.model
+        row = dict(step=step, epoch=epoch, d_loss=mean_losses[0], g_loss=mean_losses[1], seconds=round(seconds, 2),
+                   **model.gamma_values())
+        if self.evaluate_epoch is not None and epoch % self.config.eval_every == 0:
+            row.update(self.evaluate_and_keep_best(step))
+        self.runlog.add_epoch(row)
+        visualize_results(model, epoch, self.result_dir, self.writer)
+        plot_losses(self.runlog, os.path.join(self.result_dir, "losses.png"), model.model_dir)
+        model.save(step)
+
+    def evaluate_and_keep_best(self, step):
+        """The epoch's FCD and classifier score, to TensorBoard; saves to best/ on a new lowest FCD."""
+        scores = self.evaluate_epoch(self.model)
+        self.writer.add_summary(scalar_summary(scores), step)
+        earlier = [float(r["fcd"]) for r in self.runlog.epochs() if r.get("fcd")]
+        if not earlier or scores["fcd"] < min(earlier):
+            best = self.model.save_best(step)
+            self.log(f"FCD {scores['fcd']:.3f} is the lowest so far: saved in {best}")
+        return scores
+
+
+def visualize_results(model, epoch, result_dir, writer=None):
+    """The epoch's 8x8 grid from the fixed z, the GIF over epochs, and the TensorBoard image."""
+    images = model.generate_from(model.fixed_z())
+    save_grid(images, os.path.join(result_dir, f"epoch_{epoch:03d}.png"))
+    save_gif(sorted(glob.glob(os.path.join(result_dir, "epoch_*.png"))), os.path.join(result_dir, "epochs.gif"))
+    if writer is not None:
+        writer.add_summary(image_summary("samples", image_grid(images)), epoch * model.num_batches)
+
+
+def plot_losses(runlog, path, title):
+    """losses.png from steps.csv."""
+    rows = runlog.steps()
+    if rows:
+        steps = [int(r["step"]) for r in rows]
+        plot_curves({name: (steps, [float(r[name]) for r in rows]) for name in ("d_loss", "g_loss")}, path,
+                    f"{title} losses")
+
+
+def scalar_summary(values):
+    """A TensorBoard summary of named floats."""
+    return tf1.Summary(value=[tf1.Summary.Value(tag=k, simple_value=float(v)) for k, v in values.items()])
+
+
+def image_summary(tag, grid):
+    """A TensorBoard summary of one uint8 greyscale picture [H, W]."""
+    import imageio.v2 as imageio
+    png = io.BytesIO()
+    imageio.imwrite(png, grid, format="png")
+    image = tf1.Summary.Image(height=grid.shape[0], width=grid.shape[1], colorspace=1,
+                              encoded_image_string=png.getvalue())
+    return tf1.Summary(value=[tf1.Summary.Value(tag=tag, image=image)])
+
+
+def acquire_lock(folder):
+    """Lock folder/.lock for this process; the kernel releases it when the process ends, however it ends."""
+    handle = open(os.path.join(folder, ".lock"), "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "?"
+        handle.close()
+        raise UserError(f"another training process (pid {owner}) is using {folder}; "
+                        f"wait for it to finish or stop it") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
