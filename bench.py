@@ -90,7 +90,8 @@ def build(model_name, config, batch_size, images=None, folders=None):
     """A model of the configuration in its own graph and session, variables initialised."""
     import tensorflow as tf
     import tfenv
-    from config import Folders, ModelConfig, model_class
+    from config import Folders, ModelConfig
+    from models import model_class
     train_step, precision = CONFIGS[config]
     model_config = ModelConfig(gan_type=model_name, train_step=train_step, precision=precision,
                                batch_size=batch_size)
@@ -165,7 +166,7 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
     folders = Folders(**{f"{kind}_dir": os.path.join(workdir, kind) for kind in ("checkpoint", "result", "log")})
     model = build(model_name, "default", batch_size, images, folders)
     evaluate_epoch = epoch_evaluator(classifier, splits["t10k"][0])
-    batch = model.data_X[:model.batch_size].astype(np.float32) / 255.0
+    batch = model.data_X[:model.config.batch_size].astype(np.float32) / 255.0
     for all_losses in (False, True):  # TF optimises the graph on the first run of each set of fetches
         model.run_train_step(batch, model.batch_z(0), all_losses)
     started = time.perf_counter()

@@ -8,10 +8,11 @@ import shutil
 
 import numpy as np
 
-from config import MODEL_NAMES, PRECISION_SUFFIX, model_class, parse_model_dir
+from config import MODEL_NAMES, PRECISION_SUFFIX, parse_model_dir
 from errors import UserError
 from evaluate import evaluate_checkpoint, read_result
 from interrupts import activity, replaced_atomically
+from models import model_class
 from runlog import STEP_LOG, TRAIN_LOG, read_csv
 from utils import plot_curves
 

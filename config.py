@@ -3,12 +3,11 @@
 Each naming fact is written here once; main, bench, compare, the trainer and scripts/ read it from here.
 """
 import dataclasses
-import importlib
 import os
 import re
 from typing import Optional
 
-MODEL_NAMES = ("GAN", "SAGAN")  # each lives in <name>.py as class <name>
+MODEL_NAMES = ("GAN", "SAGAN")  # the registry: each is class <name> in <name>.py (models.model_class)
 DATASETS = ("mnist", "fashion-mnist")
 PRECISIONS = ("float32", "bfloat16")
 TRAIN_STEPS = ("fused", "literal")
@@ -63,13 +62,6 @@ class Folders:
         """checkpoint/, results/ or logs/ folder of a run; not created."""
         root = {"checkpoint": self.checkpoint_dir, "result": self.result_dir, "log": self.log_dir}[kind]
         return os.path.join(root, model_dir)
-
-
-def model_class(gan_type):
-    """The model class registered under gan_type (imported on demand: TensorFlow loads only when needed)."""
-    if gan_type not in MODEL_NAMES:
-        raise ValueError(f"unknown model {gan_type!r}")
-    return getattr(importlib.import_module(gan_type), gan_type)
 
 
 def model_dir(config):

@@ -11,7 +11,6 @@ import signal
 from errors import Interrupted
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_activities = []  # (what the program is doing, what stopping now keeps), innermost last
 
 
 class _Terminated(BaseException):
@@ -25,11 +24,12 @@ def _raise_terminated(_signum, _frame):
 @contextlib.contextmanager
 def activity(doing, kept):
     """Name what the program is doing, and what a stop during it keeps, for the one-line message."""
-    _activities.append((doing, kept))
     try:
         yield
-    finally:
-        _activities.pop()
+    except (KeyboardInterrupt, _Terminated) as stop:
+        if not hasattr(stop, "activity"):  # the innermost activity names it
+            stop.activity = (doing, kept)
+        raise
 
 
 @contextlib.contextmanager
@@ -40,7 +40,7 @@ def stops_reported():
         yield
     except (KeyboardInterrupt, _Terminated) as stop:
         signum = signal.SIGINT if isinstance(stop, KeyboardInterrupt) else signal.SIGTERM
-        doing, kept = _activities[-1] if _activities else ("starting", "nothing was written")
+        doing, kept = getattr(stop, "activity", ("starting", "nothing was written"))
         raise Interrupted(128 + signum, f"stopped by {signal.Signals(signum).name} while {doing}: {kept}; "
                                         f"run the same command to continue") from None
     finally:

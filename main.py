@@ -136,7 +136,7 @@ def run_phase(args, log=print):
         compare(model_config, folders, classifier, splits, args.num_eval_samples,
                 lambda: tfenv.graph_session(model_config.train_step), log)
         return
-    from config import model_class
+    from models import model_class
     images = train_and_test(splits)[0] if args.phase == "train" else None
     with tfenv.graph_session(model_config.train_step) as sess:
         model = model_class(model_config.gan_type)(sess, model_config, folders, images)
