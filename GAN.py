@@ -2,16 +2,20 @@
 
 The training loop that drives it is trainer.py's; the model only knows how to take one step.
 """
+import contextlib
 import os
 
 import numpy as np
 import tensorflow as tf
 
 import config as run_config
-from errors import CorruptCheckpoint, NonFinite, UserError
+from checkpoints import Checkpoints
+from ema import AveragedGenerator
+from errors import UserError
 from interrupts import replaced_atomically
-from ops import ATTENTION_MAPS, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, bn, conv2d, deconv2d, linear, lrelu
-from ops import update_moving_average
+from losses import LOSSES
+from ops import ATTENTION_MAPS, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, SN_U, SN_U_NEXT, bn, conv2d, deconv2d, linear
+from ops import lrelu, update_moving_average
 from utils import save_grid, to_uint8
 
 tf1 = tf.compat.v1
@@ -19,15 +23,33 @@ tf1 = tf.compat.v1
 IMAGE_SHAPE = (28, 28, 1)
 GRID_SIZE = 64  # 8x8 sample grid
 SAMPLE_CHUNK = 1000  # images per session.run when sampling
-CHECKPOINTS_KEPT = 3
-# Independent random streams derived from the seed.
+WEIGHTS = ("raw", "ema")  # G's own weights, or their moving average
+# Independent random streams derived from the seed (ema.STREAM_STANDING is 4).
 STREAM_SHUFFLE, STREAM_Z, STREAM_FIXED_Z = 1, 2, 3
 
 
-def sigmoid_ce(logits, target):
-    """Mean sigmoid cross-entropy of logits against a constant label."""
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-        logits=logits, labels=tf.fill(tf.shape(logits), target)))
+@contextlib.contextmanager
+def _new_entries(*collections):
+    """{collection: the entries added to it inside the block}."""
+    first = {c: len(tf1.get_collection(c)) for c in collections}
+    added = {}
+    yield added
+    added.update({c: tf1.get_collection(c)[first[c]:] for c in collections})
+
+
+def _then(op, build_after):
+    """op, then the ops that build_after() makes, built under op so that they run after it; as one op."""
+    with tf.control_dependencies([op]):
+        return tf.group(op, *build_after())
+
+
+def scale_name(variable):
+    """'gamma_g', 'gamma_d', 'gamma_g14' or 'gamma_d14' for an attention block's scale variable, else None."""
+    parts = variable.op.name.split("/")
+    if len(parts) != 3 or parts[2] not in ("gamma", "sigma") or not parts[1].startswith("attention"):
+        return None
+    side = parts[1][len("attention_"):] if parts[1] != "attention" else ""
+    return f"gamma_{parts[0][0]}{side}"
 
 
 class GAN:
@@ -56,112 +78,131 @@ class GAN:
 
     # ------------------------------------------------------------ nets
 
-    def attention_slot(self, net, is_training, reuse, batch_parts=1):
-        """Where SAGAN puts attention: the 7x7x128 map both nets pass through. Plain GAN leaves it alone."""
+    def attention_slot(self, net, side, is_training, reuse, batch_parts=1):
+        """Where SAGAN may put attention: a side x side map of G or D (config.ATTENTION_SIDES). GAN leaves it."""
         return net
 
-    def generator(self, z, is_training=True, reuse=False):
+    def generator(self, z, is_training=True, reuse=False, scope="generator", custom_getter=None):
         """z [B, z_dim] -> images [B, 28, 28, 1] in [0, 1]."""
-        literal = self.literal_ops
-        with tf1.variable_scope("generator", reuse=reuse):
+        literal, sn = self.literal_ops, self.config.spectral_norm
+        with tf1.variable_scope(scope, reuse=reuse, custom_getter=custom_getter):
             z = tf.cast(z, self.compute_dtype)
-            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1"), is_training, scope="g_bn1", literal_ops=literal))
-            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2"), is_training, scope="g_bn2",
+            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1", spectral_norm=sn), is_training, scope="g_bn1",
                                 literal_ops=literal))
+            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2", spectral_norm=sn), is_training,
+                                scope="g_bn2", literal_ops=literal))
             net = tf.reshape(net, [-1, 7, 7, 128])  # [B, 6272] -> [B, 7, 7, 128]
-            net = self.attention_slot(net, is_training, reuse)
-            net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3"),
+            net = self.attention_slot(net, 7, is_training, reuse)
+            net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3", spectral_norm=sn),
                                 is_training, scope="g_bn3", literal_ops=literal))
-            return tf.cast(tf.nn.sigmoid(deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4")), tf.float32)
+            net = self.attention_slot(net, 14, is_training, reuse)
+            net = deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4", spectral_norm=sn)
+            return tf.cast(tf.nn.sigmoid(net), tf.float32)
 
     def discriminator(self, x, is_training=True, reuse=False, batch_parts=1):
         """images [B, 28, 28, 1] -> (probability, logit) of being real, each [B, 1].
 
         batch_parts=2 gives the two halves of the batch their own batch statistics: D(real) and D(fake) as one pass.
         """
-        literal = self.literal_ops
+        literal, sn = self.literal_ops, self.config.spectral_norm
         with tf1.variable_scope("discriminator", reuse=reuse):
             x = tf.cast(x, self.compute_dtype)
-            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1"), literal_ops=literal)
-            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2"), is_training, scope="d_bn2",
+            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1", spectral_norm=sn), literal_ops=literal)
+            net = self.attention_slot(net, 14, is_training, reuse, batch_parts)
+            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2", spectral_norm=sn), is_training, scope="d_bn2",
                            literal_ops=literal, batch_parts=batch_parts), literal_ops=literal)
-            net = self.attention_slot(net, is_training, reuse, batch_parts)
+            net = self.attention_slot(net, 7, is_training, reuse, batch_parts)
             net = tf.reshape(net, [-1, 7 * 7 * 128])  # [B, 7, 7, 128] -> [B, 6272]
-            net = lrelu(bn(linear(net, 1024, scope="d_fc3"), is_training, scope="d_bn3", literal_ops=literal,
-                           batch_parts=batch_parts), literal_ops=literal)
-            out_logit = tf.cast(linear(net, 1, scope="d_fc4"), tf.float32)  # the losses are float32
+            net = lrelu(bn(linear(net, 1024, scope="d_fc3", spectral_norm=sn), is_training, scope="d_bn3",
+                           literal_ops=literal, batch_parts=batch_parts), literal_ops=literal)
+            out_logit = tf.cast(linear(net, 1, scope="d_fc4", spectral_norm=sn), tf.float32)  # the losses are float32
             return tf.nn.sigmoid(out_logit), out_logit
 
     # ------------------------------------------------------------ graph
 
     def build_model(self):
-        """Losses, optimisers, the training step, the sampler and the savers."""
+        """Losses, optimisers, the training step, the averaged G, the samplers and the savers."""
         config = self.config
         tf1.set_random_seed(config.seed)
         self.inputs = tf1.placeholder(tf.float32, [None, *IMAGE_SHAPE], name="real_images")
         self.z = tf1.placeholder(tf.float32, [None, config.z_dim], name="z")
 
-        first_bn = len(tf1.get_collection(BN_MOVING_AVERAGES))
-        G = self.generator(self.z, is_training=True, reuse=False)
-        g_bn_pairs = list(zip(tf1.get_collection(BN_MOVING_AVERAGES)[first_bn:],
-                              tf1.get_collection(BN_BATCH_STATISTICS)[first_bn:]))
-        if self.fused_step:
-            # One D pass over [real; fake], each half with its own batch statistics: bigger matmuls, same maths.
-            _, D_logits = self.discriminator(tf.concat([self.inputs, G], 0), is_training=True, reuse=False,
-                                             batch_parts=2)
-            D_real_logits, D_fake_logits = tf.split(D_logits, 2)
-        else:
-            _, D_real_logits = self.discriminator(self.inputs, is_training=True, reuse=False)
+        with _new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as g_pass:
+            G = self.generator(self.z, is_training=True, reuse=False)
+        with _new_entries(SN_U, SN_U_NEXT) as d_pass:  # D's u moves on its pass over the real images
+            if self.fused_step:
+                # One D pass over [real; fake], each half with its own batch statistics: bigger matmuls, same maths.
+                _, D_logits = self.discriminator(tf.concat([self.inputs, G], 0), is_training=True, reuse=False,
+                                                 batch_parts=2)
+                D_real_logits, D_fake_logits = tf.split(D_logits, 2)
+            else:
+                _, D_real_logits = self.discriminator(self.inputs, is_training=True, reuse=False)
+        if not self.fused_step:
             _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
 
-        self.d_loss_real = sigmoid_ce(D_real_logits, 1.0)
-        self.d_loss_fake = sigmoid_ce(D_fake_logits, 0.0)
+        d_losses, self.g_loss_of = LOSSES[config.loss]
+        self.d_loss_real, self.d_loss_fake = d_losses(D_real_logits, D_fake_logits)
         self.d_loss = self.d_loss_real + self.d_loss_fake
-        self.g_loss = sigmoid_ce(D_fake_logits, 1.0)  # non-saturating
+        self.g_loss = self.g_loss_of(D_fake_logits)
 
         # Split by top-level scope: D's attention block has a variable called g_conv.
         self.d_vars = tf1.trainable_variables(scope="discriminator/")
         self.g_vars = tf1.trainable_variables(scope="generator/")
-        self.gammas = {net: v for net in ("generator", "discriminator")
-                       for v in tf1.trainable_variables(scope=net + "/") if v.op.name.endswith("attention/gamma")}
+        self.attention_scales = {name: v for name, v in ((scale_name(v), v) for v in tf1.trainable_variables())
+                                 if name is not None}
 
         self.global_step = tf1.train.get_or_create_global_step()
-        d_optimizer = tf1.train.AdamOptimizer(config.learning_rate, beta1=config.beta1)
-        g_optimizer = tf1.train.AdamOptimizer(config.learning_rate * config.g_lr_ratio, beta1=config.beta1)
+        d_optimizer = tf1.train.AdamOptimizer(config.d_learning_rate, config.beta1, config.beta2)
+        g_optimizer = tf1.train.AdamOptimizer(config.g_learning_rate, config.beta1, config.beta2)
+
+        # Inference-mode nets: G samples; D and the attention maps are there to be looked at.
+        with _new_entries(ATTENTION_MAPS) as inference:
+            self.fake_images = self.generator(self.z, is_training=False, reuse=True)
+            self.discriminator(self.inputs, is_training=False, reuse=True)
+        self.attention_maps = dict(zip(self.attention_names(), inference[ATTENTION_MAPS]))
+        self.averaged = AveragedGenerator(self, self.z, config.ema_decay)
+        self.ema_attention_maps = dict(zip([n for n in self.attention_names() if n[0] == "generator"],
+                                           self.averaged.attention_maps))
+
+        def d_after():  # spectral norm's u of D, from its pass over the real images
+            return [tf1.assign(u, u_next) for u, u_next in zip(d_pass[SN_U], d_pass[SN_U_NEXT])]
+
+        def g_after():  # G's u, the averaged G, and in the fused step G's second batch-norm update
+            ops = [tf1.assign(u, u_next) for u, u_next in zip(g_pass[SN_U], g_pass[SN_U_NEXT])]
+            if self.fused_step:
+                # The literal G step runs G's forward pass again, which moves G's batch-norm averages again.
+                ops += [update_moving_average(average, statistic) for average, statistic in
+                        zip(g_pass[BN_MOVING_AVERAGES], g_pass[BN_BATCH_STATISTICS])]
+            with tf.control_dependencies(ops):  # the average takes this step's weights
+                return ops + self.averaged.build_update()
+
         if self.fused_step:
-            self.train_op, self.g_loss_after_d_step = self.build_fused_step(G, g_bn_pairs, d_optimizer,
-                                                                            g_optimizer)
+            self.train_op, self.g_loss_after_d_step = self.build_fused_step(G, d_optimizer, g_optimizer, d_after,
+                                                                            g_after)
         else:  # the article's step: session.run(d_optim), then session.run(g_optim), which recomputes G
-            self.d_optim = d_optimizer.minimize(self.d_loss, var_list=self.d_vars)
-            self.g_optim = g_optimizer.minimize(self.g_loss, var_list=self.g_vars, global_step=self.global_step)
+            self.d_optim = _then(d_optimizer.minimize(self.d_loss, var_list=self.d_vars), d_after)
+            self.g_optim = _then(g_optimizer.minimize(self.g_loss, var_list=self.g_vars, global_step=self.global_step),
+                                 g_after)
+        self.checkpoints = Checkpoints(self)
 
-        # Inference-mode nets: G samples; D and both attention maps are there to be looked at.
-        first_map = len(tf1.get_collection(ATTENTION_MAPS))
-        self.fake_images = self.generator(self.z, is_training=False, reuse=True)
-        self.discriminator(self.inputs, is_training=False, reuse=True)
-        maps = tf1.get_collection(ATTENTION_MAPS)[first_map:]
-        self.attention_maps = dict(zip(("generator", "discriminator"), maps))  # [B, 49, 49] each; {} for GAN
+    def attention_names(self):
+        """(net, side) of each attention block, in the order the nets build them."""
+        return []
 
-        self.all_finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in tf1.trainable_variables()])
-        self.saver = tf1.train.Saver(max_to_keep=CHECKPOINTS_KEPT, save_relative_paths=True)  # the folder can move
-        self.best_saver = tf1.train.Saver(max_to_keep=1, save_relative_paths=True)
-
-    def build_fused_step(self, G, g_bn_pairs, d_optimizer, g_optimizer):
+    def build_fused_step(self, G, d_optimizer, g_optimizer, d_after, g_after):
         """The literal D step then G step as one session.run, with G's forward pass computed once.
 
         Returns (train_op, g_loss). Its variables are named as the literal step's: checkpoints fit both.
         """
-        d_step = d_optimizer.apply_gradients(d_optimizer.compute_gradients(self.d_loss, var_list=self.d_vars))
+        d_step = _then(d_optimizer.apply_gradients(d_optimizer.compute_gradients(self.d_loss, var_list=self.d_vars)),
+                       d_after)
         with tf.control_dependencies([d_step]):
             # Built under the dependency, this D reads its weights after the D step, as the literal G step does.
             _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
-        g_loss = sigmoid_ce(D_fake_logits, 1.0)
+        g_loss = self.g_loss_of(D_fake_logits)
         g_step = g_optimizer.apply_gradients(g_optimizer.compute_gradients(g_loss, var_list=self.g_vars),
                                              global_step=self.global_step)
-        with tf.control_dependencies([g_step]):
-            # The literal G step runs G's forward pass again, which moves G's batch-norm averages a second time.
-            again = [update_moving_average(average, statistic) for average, statistic in g_bn_pairs]
-        return tf.group(g_step, *again), g_loss
+        return _then(g_step, g_after), g_loss
 
     # ------------------------------------------------------------ training step
 
@@ -182,9 +223,13 @@ class GAN:
         return self.sess.run([self.train_op, {**d_losses, "g_loss": self.g_loss_after_d_step}], feed)[1]
 
     def gamma_values(self):
-        """{'gamma_g': float, 'gamma_d': float} for the attention blocks there are."""
-        values = self.sess.run({net: v[0] for net, v in self.gammas.items()})
-        return {"gamma_" + net[0]: float(value) for net, value in values.items()}
+        """{'gamma_g': float, ...} of the attention blocks' scales there are (GAN: {}), named by scale_name."""
+        return {name: float(value[0]) for name, value in self.sess.run(self.attention_scales).items()}
+
+    def initialize(self):
+        """Initialise every variable; the averaged G starts as G."""
+        self.sess.run(tf1.global_variables_initializer())
+        self.sess.run(self.averaged.copy_raw)
 
     def train(self, train_config, log=print, evaluate_epoch=None):
         """Train to the last epoch with trainer.train, resuming from the latest checkpoint."""
@@ -214,25 +259,29 @@ class GAN:
 
     # ------------------------------------------------------------ sampling
 
-    def generate_from(self, z):
-        """Images of G in inference mode for each row of z, as uint8 [N, 28, 28, 1]."""
-        return np.concatenate([to_uint8(self.sess.run(self.fake_images, {self.z: z[s:s + SAMPLE_CHUNK]}))
+    def generate_from(self, z, weights="raw"):
+        """Images of G (weights 'raw') or of the averaged G ('ema') in inference mode for each row of z, uint8."""
+        if weights == "ema":
+            self.averaged.refresh(self.sess)
+        images = self.averaged.images if weights == "ema" else self.fake_images
+        return np.concatenate([to_uint8(self.sess.run(images, {self.z: z[s:s + SAMPLE_CHUNK]}))
                                for s in range(0, len(z), SAMPLE_CHUNK)])
 
-    def generate(self, num_samples):
+    def generate(self, num_samples, weights="raw"):
         """num_samples generated images as uint8 [N, 28, 28, 1], from sample_z."""
-        return self.generate_from(self.sample_z(num_samples))
+        return self.generate_from(self.sample_z(num_samples), weights)
 
-    def sample(self, num_samples, log=print):
-        """Restore the latest checkpoint and write samples.npy and samples.png."""
+    def sample(self, num_samples, weights="raw", log=print):
+        """Restore the latest checkpoint and write samples.npy and samples.png (samples_ema.* for 'ema')."""
         self.restore_trained(log)
-        images = self.generate(num_samples)
+        images = self.generate(num_samples, weights)
         result_dir = self.out_dir("result")
-        path = os.path.join(result_dir, "samples.npy")
+        stem = "samples" if weights == "raw" else "samples_ema"
+        path = os.path.join(result_dir, stem + ".npy")
         with replaced_atomically(path) as tmp:
             with open(tmp, "wb") as f:
                 np.save(f, images)
-        save_grid(images[:GRID_SIZE], os.path.join(result_dir, "samples.png"))
+        save_grid(images[:GRID_SIZE], os.path.join(result_dir, stem + ".png"))
         log(f"wrote {num_samples} samples to {path}")
         return images
 
@@ -249,55 +298,17 @@ class GAN:
         os.makedirs(path, exist_ok=True)
         return path
 
-    def save(self, step, saver=None, folder=None):
-        """Write a checkpoint of every variable, optimiser state included, if every weight is finite."""
-        if not self.sess.run(self.all_finite):
-            raise NonFinite(f"non-finite weight at step {step}")
-        folder = folder or self.out_dir("checkpoint")
-        try:
-            (saver or self.saver).save(self.sess, os.path.join(folder, self.model_name + ".model"), global_step=step)
-        except (OSError, tf.errors.OpError) as e:
-            reason = " ".join(str(getattr(e, "message", e)).split())
-            raise UserError(f"cannot write a checkpoint in {folder} ({reason}); free some space or fix its "
-                            f"permissions, then run again: the previous checkpoint is intact") from None
+    def save(self, step):
+        """Write a checkpoint of every variable (checkpoints.Checkpoints.save)."""
+        return self.checkpoints.save(step)
 
     def save_best(self, step):
         """Keep this step's checkpoint in checkpoint/<model_dir>/best/; returns that folder."""
-        folder = os.path.join(self.out_dir("checkpoint"), "best")
-        self.save(step, self.best_saver, folder)
-        return folder
+        return self.checkpoints.save(step, best=True)
 
     def load(self, log=print):
-        """Restore the newest complete checkpoint; returns its step, or None if there is none.
-
-        A newest checkpoint that is truncated or lacks a file is skipped for the one before it.
-        """
-        checkpoint_dir = self.folders.of("checkpoint", self.model_dir)
-        state = tf1.train.get_checkpoint_state(checkpoint_dir) if os.path.isdir(checkpoint_dir) else None
-        if state is None or not state.model_checkpoint_path:
-            return None
-        candidates = list(dict.fromkeys(reversed([*state.all_model_checkpoint_paths,
-                                                  state.model_checkpoint_path])))
-        for path in candidates:
-            try:
-                self.check_compatible(path)
-                self.saver.restore(self.sess, path)
-            except CorruptCheckpoint as e:
-                log(f"warning: {e}; trying the previous checkpoint")
-                continue
-            except (tf.errors.OpError, ValueError) as e:
-                log(f"warning: checkpoint {path} cannot be restored ({type(e).__name__}); "
-                    f"trying the previous checkpoint")
-                continue
-            step = int(self.sess.run(self.global_step))
-            # Let max_to_keep go on pruning the checkpoints of earlier runs, oldest first.
-            kept = [p for p in state.all_model_checkpoint_paths if p != path] + [path]
-            self.saver.set_last_checkpoints_with_time(
-                [(p, os.path.getmtime(p + ".index")) for p in kept if os.path.exists(p + ".index")])
-            log(f"restored {path} (step {step})")
-            return step
-        raise UserError(f"no complete checkpoint in {checkpoint_dir} (tried {len(candidates)}); nothing was "
-                        f"changed: move the folder away to start afresh")
+        """Restore the newest complete checkpoint; returns its step, or None if there is none."""
+        return self.checkpoints.load(log)
 
     def restore_trained(self, log=print):
         """Restore the latest checkpoint for sampling or measuring; a clear error when there is none."""
@@ -306,19 +317,3 @@ class GAN:
             raise UserError(f"no checkpoint in {self.folders.of('checkpoint', self.model_dir)}: "
                             f"train first with --phase train")
         return step
-
-    def check_compatible(self, path):
-        """Raise a UserError when the checkpoint's variables are not this model's."""
-        try:
-            stored = dict(tf1.train.list_variables(path))
-        except Exception as e:
-            raise CorruptCheckpoint(f"checkpoint {path} cannot be read ({type(e).__name__})") from None
-        ours = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
-        missing = sorted(set(ours) - set(stored))
-        mismatched = sorted(n for n in set(ours) & set(stored) if list(stored[n]) != ours[n])
-        if missing or mismatched or set(stored) - set(ours):
-            detail = (f"missing {missing[0]}" if missing else
-                      f"{mismatched[0]} has shape {stored[mismatched[0]]}, expected {ours[mismatched[0]]}"
-                      if mismatched else f"it has extra variable {sorted(set(stored) - set(ours))[0]}")
-            raise UserError(f"checkpoint {path} was written by another model ({detail}); "
-                            f"check --gan_type and --z_dim, or use another --checkpoint_dir")

@@ -1,6 +1,6 @@
 """SAGAN: the article's change to the GAN framework, self-attention on the 7x7x128 maps of G and D."""
 from GAN import GAN
-from ops import attention
+from ops import attention, paper_attention
 
 
 class SAGAN(GAN):
@@ -8,10 +8,22 @@ class SAGAN(GAN):
 
     G: z(62)-FC1024_BR-FC7x7x128_BR-ATT-(64)4dc2s_BR-(1)4dc2s_S
     D: (64)4c2s_L-(128)4c2s_BL-ATT-FC1024_BL-FC1
+    --attention_at 14 moves the blocks to the 14x14 maps (after g_dc3, after d_conv1), 7,14 uses both.
     """
     model_name = "SAGAN"
 
-    def attention_slot(self, net, is_training, reuse, batch_parts=1):
-        """Self-attention, under <generator or discriminator>/attention."""
-        return attention(net, is_training, scope="attention", reuse=reuse, literal_ops=self.literal_ops,
-                         batch_parts=batch_parts)
+    def attention_slot(self, net, side, is_training, reuse, batch_parts=1):
+        """Self-attention at the sides of --attention_at, under <net>/attention (7) or <net>/attention_14."""
+        config = self.config
+        if side not in config.attention_at:
+            return net
+        scope = "attention" if side == 7 else f"attention_{side}"
+        if config.attention == "paper":
+            return paper_attention(net, scope=scope, reuse=reuse, spectral_norm=config.spectral_norm)
+        return attention(net, is_training, scope=scope, reuse=reuse, literal_ops=self.literal_ops,
+                         batch_parts=batch_parts, spectral_norm=config.spectral_norm)
+
+    def attention_names(self):
+        """(net, side) of each attention block, in the order the nets build them: G from 7, D from 14."""
+        sides = self.config.attention_at
+        return [("generator", side) for side in sides] + [("discriminator", side) for side in sorted(sides, reverse=True)]

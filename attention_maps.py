@@ -26,23 +26,28 @@ def parse_queries(text):
 
 
 def mean_entropy(beta):
-    """Mean entropy (nats) of the attention rows [B, N, N]; log N means uniform attention."""
+    """Mean entropy (nats) of the attention rows [B, N, M]; log M means uniform attention."""
     return float(-(beta * np.log(beta + 1e-12)).sum(-1).mean())
 
 
-def query_maps(beta, queries):
-    """[B, N, N] attention -> [B, Q, 28, 28]: each query's 7x7 map upsampled over its image."""
-    rows = np.stack([beta[:, r * GRID + c] for r, c in queries], axis=1)  # [B, Q, 49]
-    maps = rows.reshape(*rows.shape[:2], GRID, GRID)  # [B, Q, 7, 7]
-    return np.kron(maps, np.ones((CELL, CELL)))  # [B, Q, 28, 28]
+def query_maps(beta, queries, side=GRID):
+    """[B, N, M] attention of a side x side map -> [B, Q, 28, 28]: each query's map over the keys, upsampled.
+
+    Queries are positions of the 7x7 grid, scaled to the map's side; the keys form a square grid
+    (side x side, or half that where the paper's block pooled them).
+    """
+    key_side = int(round(np.sqrt(beta.shape[-1])))
+    rows = np.stack([beta[:, (r * side // GRID) * side + c * side // GRID] for r, c in queries], axis=1)  # [B, Q, M]
+    maps = rows.reshape(*rows.shape[:2], key_side, key_side)  # [B, Q, key_side, key_side]
+    return np.kron(maps, np.ones((28 // key_side, 28 // key_side)))  # [B, Q, 28, 28]
 
 
-def draw(images, beta, queries, title, path):
+def draw(images, beta, queries, title, path, side=GRID):
     """Save a grid: each row an image, then one panel per query with its map over the image."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    maps = query_maps(beta, queries)
+    maps = query_maps(beta, queries, side)
     fig, axes = plt.subplots(len(images), len(queries) + 1, figsize=(1.4 * (len(queries) + 1), 1.4 * len(images)),
                              squeeze=False)
     for i, image in enumerate(images):
@@ -63,33 +68,39 @@ def draw(images, beta, queries, title, path):
     plt.close(fig)
 
 
-def show_attention(model, real_images, queries, log=print):
-    """Draw G's maps on generated images and D's on real ones; report each block's entropy and gamma."""
+def show_attention(model, real_images, queries, weights="raw", log=print):
+    """Draw G's maps on generated images and D's on real ones; report each block's entropy and gamma.
+
+    weights 'ema' draws the averaged G's maps on its own images; D has one set of weights.
+    """
     gammas = model.gamma_values()
+    maps = {**model.attention_maps, **(model.ema_attention_maps if weights == "ema" else {})}
     summary = {}
-    for net, beta_tensor in model.attention_maps.items():
+    for (net, side), beta_tensor in maps.items():
         if net == "generator":
-            images, beta = model.sess.run([model.fake_images, beta_tensor], {model.z: model.sample_z(NUM_IMAGES)})
+            if weights == "ema":
+                model.averaged.refresh(model.sess)
+            fake = model.averaged.images if weights == "ema" else model.fake_images
+            images, beta = model.sess.run([fake, beta_tensor], {model.z: model.sample_z(NUM_IMAGES)})
             images = to_uint8(images)
         else:
             images = real_images[:NUM_IMAGES]
             beta = model.sess.run(beta_tensor, {model.inputs: images / np.float32(255)})
-        gamma = gammas["gamma_" + net[0]]
-        entropy = mean_entropy(beta)
-        path = os.path.join(model.out_dir("result"), f"attention_{net}.png")
-        draw(images, beta, queries, f"{model.model_dir} {net}: gamma {gamma:.3f}, mean entropy {entropy:.2f} "
-                                    f"nats (uniform {np.log(GRID * GRID):.2f})", path)
+        name = f"{net}{'' if side == GRID else side}{'_ema' if weights == 'ema' and net == 'generator' else ''}"
+        gamma = gammas[f"gamma_{net[0]}{'' if side == GRID else side}"]
+        entropy, uniform = mean_entropy(beta), np.log(beta.shape[-1])
+        path = os.path.join(model.out_dir("result"), f"attention_{name}.png")
+        draw(images, beta, queries, f"{model.model_dir} {name}: gamma {gamma:.3f}, mean entropy {entropy:.2f} "
+                                    f"nats (uniform {uniform:.2f})", path, side)
         note = " (gamma is about 0: this block barely changes its input)" if abs(gamma) < NEGLIGIBLE_GAMMA else ""
-        log(f"{net} attention: gamma {gamma:.4f}, mean entropy {entropy:.3f} nats of {np.log(GRID * GRID):.3f}"
-            f"{note}; {path}")
-        summary[net] = {"gamma": gamma, "mean_entropy": entropy, "png": path}
+        log(f"{name} attention: gamma {gamma:.4f}, mean entropy {entropy:.3f} nats of {uniform:.3f}{note}; {path}")
+        summary[name] = {"gamma": gamma, "mean_entropy": entropy, "png": path}
     return summary
 
 
-
-def draw_attention(model, real_images, queries=None, log=print):
+def draw_attention(model, real_images, queries=None, weights="raw", log=print):
     """Restore the latest checkpoint and draw its attention maps; a clear error for a model without any."""
     if not model.attention_maps:
         raise UserError(f"{model.model_name} has no attention blocks; use --gan_type SAGAN")
     model.restore_trained(log)
-    return show_attention(model, real_images, queries or DEFAULT_QUERIES, log)
+    return show_attention(model, real_images, queries or DEFAULT_QUERIES, weights, log)

@@ -18,15 +18,18 @@ import time
 
 import numpy as np
 
-from config import MODEL_NAMES
 from bench_report import format_markdown, format_table
+from config import MODEL_NAMES, PAPER_RECIPE, ModelConfig
 from tfenv import FLAGS_OF_INTEREST, bfloat16_in_hardware, cpu_flags
 
-CONFIGS = {  # name: (--train_step, --precision)
-    "literal": ("literal", "float32"),
-    "default": ("fused", "float32"),
-    "bfloat16": ("fused", "bfloat16"),
+CONFIGS = {  # name: the ModelConfig fields it changes; the first three make the training table
+    "literal": dict(train_step="literal"),
+    "default": {},
+    "bfloat16": dict(precision="bfloat16"),
+    "sn": dict(spectral_norm=True),  # the default with spectral norm on every layer
+    "paper": PAPER_RECIPE,  # --recipe paper
 }
+TRAINING_TABLE, RECIPE_TABLE = ("literal", "default", "bfloat16"), ("sn", "paper")
 ATTENTION_CHANNELS, ATTENTION_SIZE = 128, 7
 SAMPLER_BATCH = 8  # --batch_size of a model that only samples; sampling runs 1,000 images per session.run
 EPOCH_CHILD = [sys.executable, os.path.abspath(__file__)]  # the command of the real-epoch child process
@@ -90,17 +93,15 @@ def build(model_name, config, batch_size, images=None, folders=None):
     """A model of the configuration in its own graph and session, variables initialised."""
     import tensorflow as tf
     import tfenv
-    from config import Folders, ModelConfig
+    from config import Folders
     from models import model_class
-    train_step, precision = CONFIGS[config]
-    model_config = ModelConfig(gan_type=model_name, train_step=train_step, precision=precision,
-                               batch_size=batch_size)
+    model_config = ModelConfig(gan_type=model_name, batch_size=batch_size, **CONFIGS[config])
     graph = tf.Graph()
     with graph.as_default():
-        sess = tf.compat.v1.Session(config=tfenv.session_config(train_step))
+        sess = tf.compat.v1.Session(config=tfenv.session_config(model_config.train_step))
         model = model_class(model_name)(sess, model_config, folders or Folders(), images)
         model.build_model()
-        sess.run(tf.compat.v1.global_variables_initializer())
+        model.initialize()
     return model
 
 
@@ -124,9 +125,30 @@ def time_training(model_name, batch_size, steps, rounds, warmup):
             started = time.perf_counter()
             block(model, steps)
             rates[config].append(steps * batch_size / (time.perf_counter() - started))
+    ema_seconds = time_average_update(models["default"], rounds)
     for model in models.values():
         model.sess.close()
-    return {config: float(np.median(r)) for config, r in rates.items()}, rates
+    return {config: float(np.median(r)) for config, r in rates.items()}, rates, ema_seconds
+
+
+def time_average_update(model, rounds):
+    """Seconds of the averaged G's update alone (it runs inside every step), median of rounds of 20 runs."""
+    with model.sess.graph.as_default():
+        update = tf_group(model.averaged.build_update())
+    model.sess.run(update)
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(20):
+            model.sess.run(update)
+        times.append((time.perf_counter() - started) / 20)
+    return float(np.median(times))
+
+
+def tf_group(ops):
+    """tf.group, imported late: the module loads without TensorFlow."""
+    import tensorflow as tf
+    return tf.group(*ops)
 
 
 def time_sampling(model_name, num_samples):
@@ -268,18 +290,25 @@ def main(argv=None):
     classifier = trained_classifier("mnist", args.checkpoint_dir, splits)
     for model_name in args.models:
         print(f"{model_name}: training steps", flush=True)
-        medians, blocks = time_training(model_name, settings["batch_size"], settings["steps"], settings["rounds"],
-                                        settings["warmup"])
+        medians, blocks, ema_seconds = time_training(model_name, settings["batch_size"], settings["steps"],
+                                                     settings["rounds"], settings["warmup"])
         training = {}
-        for config, rate in medians.items():
-            flops = flops_per_image(model_name, 62, CONFIGS[config][0])
+        for config in TRAINING_TABLE:
+            rate, model_config = medians[config], ModelConfig(model_name, **CONFIGS[config])
+            flops = flops_per_image(model_name, 62, model_config.train_step)
             gflops = rate * flops / 1e9
-            training[config] = {"train_step": CONFIGS[config][0], "precision": CONFIGS[config][1],
+            training[config] = {"train_step": model_config.train_step, "precision": model_config.precision,
                                 "images_per_second": rate, "speedup": rate / medians["literal"],
                                 "block_images_per_second": blocks[config], "flops_per_image": flops,
                                 "gflops": gflops, "share_of_fp32_peak": gflops / peaks["float32"],
                                 "share_of_bf16_peak": gflops / peaks["bfloat16"]}
-        result = {"training": training}
+        step_seconds = settings["batch_size"] / medians["default"]
+        recipe = {config: {"images_per_second": medians[config], "of_default": medians[config] / medians["default"],
+                           "block_images_per_second": blocks[config]} for config in RECIPE_TABLE}
+        recipe["average_update"] = {"seconds": ema_seconds, "share_of_default_step": ema_seconds / step_seconds}
+        # The averaged G's update runs inside every step; spectral norm's cost is the sn row's slowdown.
+        recipe["sn_and_average_share"] = medians["default"] / medians["sn"] - 1 + ema_seconds / step_seconds
+        result = {"training": training, "recipe": recipe}
         print(f"{model_name}: sampling and evaluation", flush=True)
         result["sampling_images_per_second"] = time_sampling(model_name, settings["sample_count"])
         result["evaluation_seconds"] = time_evaluation(model_name, settings["eval_samples"], splits, classifier)

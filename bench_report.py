@@ -24,7 +24,21 @@ def format_table(report):
             parts.append(f"epoch {epoch['epoch_seconds']:.0f} s, overhead {100 * epoch['overhead']:+.1f}%, "
                          f"peak RSS {epoch['peak_rss_mb']:.0f} MB")
         lines.append(f"{model_name}: " + "; ".join(parts))
+    lines += [line for model_name, result in report["models"].items() for line in recipe_lines(model_name, result)]
     return "\n".join(lines)
+
+
+def recipe_lines(model_name, result):
+    """The recipe options' cost against the default step, one line per model; none in older reports."""
+    recipe = result.get("recipe")
+    if recipe is None:
+        return []
+    update = recipe["average_update"]
+    return [f"{model_name}: --sn {recipe['sn']['images_per_second']:.0f} img/s ({recipe['sn']['of_default']:.3f}x "
+            f"default), --recipe paper {recipe['paper']['images_per_second']:.0f} img/s "
+            f"({recipe['paper']['of_default']:.3f}x); the averaged G's update {1000 * update['seconds']:.1f} ms, "
+            f"{100 * update['share_of_default_step']:.1f}% of a default step; spectral norm and the average "
+            f"together {100 * recipe['sn_and_average_share']:+.1f}%"]
 
 
 def cpu_flag_line(machine_report):
@@ -62,4 +76,12 @@ def format_markdown(report):
                      f"{result['evaluation_seconds']:.1f} | {cell(epoch['epoch_seconds'], '{:.0f}')} | "
                      f"{cell(epoch['overhead'] and 100 * epoch['overhead'], '{:+.1f}%')} | "
                      f"{cell(epoch['peak_rss_mb'], '{:.0f}')} |")
+    recipes = [(name, result["recipe"]) for name, result in report["models"].items() if "recipe" in result]
+    if recipes:
+        lines += ["", "| model | --sn, images/s (× default) | --recipe paper, images/s (× default) | averaged G's "
+                  "update, ms (share of a step) | spectral norm and the average together |", "|---|---|---|---|---|"]
+        lines += [f"| {name} | {r['sn']['images_per_second']:.0f} ({r['sn']['of_default']:.3f}) | "
+                  f"{r['paper']['images_per_second']:.0f} ({r['paper']['of_default']:.3f}) | "
+                  f"{1000 * r['average_update']['seconds']:.1f} ({100 * r['average_update']['share_of_default_step']:.1f}%)"
+                  f" | {100 * r['sn_and_average_share']:+.1f}% |" for name, r in recipes]
     return "\n".join(lines)

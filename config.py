@@ -5,13 +5,19 @@ Each naming fact is written here once; main, bench, compare, the trainer and scr
 import dataclasses
 import os
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 MODEL_NAMES = ("GAN", "SAGAN")  # the registry: each is class <name> in <name>.py (models.model_class)
 DATASETS = ("mnist", "fashion-mnist")
 PRECISIONS = ("float32", "bfloat16")
 TRAIN_STEPS = ("fused", "literal")
 PRECISION_SUFFIX = {"float32": "", "bfloat16": "_bf16"}  # of model_dir: precisions never share a run
+LOSSES = ("bce", "hinge")
+ATTENTION_BLOCKS = ("article", "paper")
+ATTENTION_SIDES = (7, 14)  # G: after the reshape (7), after g_dc3 (14); D: after d_conv1 (14), after d_conv2 (7)
+# --recipe paper: the SAGAN paper's training (Zhang et al. 2019, section 5), on the article's nets.
+PAPER_RECIPE = dict(loss="hinge", spectral_norm=True, attention="paper", lr_d=4e-4, lr_g=1e-4, beta1=0.0,
+                    beta2=0.9)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,15 +33,36 @@ class ModelConfig:
     # fused: the D step and the G step in one session.run, G's forward pass shared, hand-written kernels;
     # literal: the article's two session.run calls with its unfused ops. The same updates.
     train_step: str = "fused"
-    learning_rate: float = 2e-4  # D's
-    g_lr_ratio: float = 5.0  # G's learning rate over D's
+    learning_rate: float = 2e-4  # D's, unless lr_d is given
+    g_lr_ratio: float = 5.0  # G's learning rate over D's, unless lr_g is given
+    lr_d: Optional[float] = None
+    lr_g: Optional[float] = None
     beta1: float = 0.5
+    beta2: float = 0.999
+    loss: str = "bce"
+    spectral_norm: bool = False
+    attention: str = "article"  # SAGAN's block: the article's, or the SAGAN paper's
+    attention_at: Tuple[int, ...] = (7,)  # the sides of the maps SAGAN attends over, in both nets
+    ema_decay: float = 0.999  # of the moving average of G's weights, kept in every run
 
     def __post_init__(self):
         for field, allowed in (("gan_type", MODEL_NAMES), ("dataset", DATASETS), ("precision", PRECISIONS),
-                               ("train_step", TRAIN_STEPS)):
+                               ("train_step", TRAIN_STEPS), ("loss", LOSSES), ("attention", ATTENTION_BLOCKS)):
             if getattr(self, field) not in allowed:
                 raise ValueError(f"{field} {getattr(self, field)!r} is not one of {allowed}")
+        if not self.attention_at or not set(self.attention_at) <= set(ATTENTION_SIDES):
+            raise ValueError(f"attention_at {self.attention_at} is not a set of {ATTENTION_SIDES}")
+        object.__setattr__(self, "attention_at", tuple(sorted(set(self.attention_at))))
+
+    @property
+    def d_learning_rate(self):
+        """D's Adam learning rate."""
+        return self.learning_rate if self.lr_d is None else self.lr_d
+
+    @property
+    def g_learning_rate(self):
+        """G's Adam learning rate."""
+        return self.learning_rate * self.g_lr_ratio if self.lr_g is None else self.lr_g
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +74,7 @@ class TrainConfig:
     log_every: int = 50
     eval_every: int = 1  # 0: never
     stop_after_steps: Optional[int] = None
+    weights: str = "raw"  # of the per-epoch grids and of the best checkpoint: G's own, or their average ("ema")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,27 +92,98 @@ class Folders:
         return os.path.join(root, model_dir)
 
 
+def _number(value):
+    return format(value, ".10g")
+
+
+def recipe_tags(config):
+    """The non-default training choices of config as short tags, in a fixed order; [] for the article's."""
+    default = ModelConfig(config.gan_type)
+    fields = dict(loss=config.loss, spectral_norm=config.spectral_norm, lr_d=config.d_learning_rate,
+                  lr_g=config.g_learning_rate, beta1=config.beta1, beta2=config.beta2)
+    tags = []
+    if all(fields[k] == v for k, v in PAPER_RECIPE.items() if k in fields) and \
+            (config.gan_type == "GAN" or config.attention == "paper"):
+        tags.append("paper")
+        fields = {k: v for k, v in fields.items() if k not in PAPER_RECIPE}
+        attention_named = True
+    else:
+        attention_named = False
+    for key, tag, default_value in (("loss", "hinge", "bce"), ("spectral_norm", "sn", False)):
+        if key in fields and fields[key] != default_value:
+            tags.append(tag)
+    if config.gan_type != "GAN":
+        if config.attention != default.attention and not attention_named:
+            tags.append("att" + config.attention)
+        if config.attention_at != default.attention_at:
+            tags.append("at" + "-".join(map(str, config.attention_at)))
+    for key, prefix, default_value in (("lr_d", "lrd", default.d_learning_rate), ("lr_g", "lrg", default.g_learning_rate),
+                                       ("beta1", "b1", default.beta1), ("beta2", "b2", default.beta2)):
+        if key in fields and fields[key] != default_value:
+            tags.append(prefix + _number(fields[key]))
+    if config.ema_decay != default.ema_decay:
+        tags.append("ema" + _number(config.ema_decay))
+    return tags
+
+
 def model_dir(config):
-    """The framework's {gan_type}_{dataset}_{batch_size}_{z_dim}, plus _seed{N} off seed 0, plus _bf16."""
+    """The framework's {gan_type}_{dataset}_{batch_size}_{z_dim}, plus _seed{N} off seed 0, the recipe's tags, _bf16.
+
+    The article's recipe adds no tag, so its runs keep the folder names they always had.
+    """
     name = f"{config.gan_type}_{config.dataset}_{config.batch_size}_{config.z_dim}"
     if config.seed != 0:
         name += f"_seed{config.seed}"
+    name += "".join("_" + tag for tag in recipe_tags(config))
     return name + PRECISION_SUFFIX[config.precision]
 
 
 _SUFFIX_PRECISION = {suffix: precision for precision, suffix in PRECISION_SUFFIX.items()}
 _MODEL_DIR = re.compile(rf"^({'|'.join(MODEL_NAMES)})_({'|'.join(map(re.escape, DATASETS))})_(\d+)_(\d+)"
-                        rf"(?:_seed(\d+))?({'|'.join(map(re.escape, _SUFFIX_PRECISION))})$")
+                        rf"(?:_seed(\d+))?((?:_[a-z][a-z0-9.e+-]*)*?)({'|'.join(map(re.escape, _SUFFIX_PRECISION))})$")
+_NUMBER_TAGS = {"lrd": "lr_d", "lrg": "lr_g", "b1": "beta1", "b2": "beta2", "ema": "ema_decay"}
+
+
+def _parse_tag(tag, fields):
+    """Add the fields a tag names; False for a tag model_dir never writes."""
+    if tag == "paper":
+        fields.update(PAPER_RECIPE)
+        if fields["gan_type"] == "GAN":
+            del fields["attention"]
+    elif tag in ("hinge", "sn"):
+        fields.update(loss="hinge") if tag == "hinge" else fields.update(spectral_norm=True)
+    elif tag.startswith("att") and tag[3:] in ATTENTION_BLOCKS:
+        fields["attention"] = tag[3:]
+    elif re.fullmatch(r"at\d+(-\d+)*", tag):
+        fields["attention_at"] = tuple(int(side) for side in tag[2:].split("-"))
+    else:
+        prefix = next((p for p in sorted(_NUMBER_TAGS, key=len, reverse=True) if tag.startswith(p)), None)
+        try:
+            fields[_NUMBER_TAGS[prefix]] = float(tag[len(prefix):])
+        except (KeyError, TypeError, ValueError):
+            return False
+    return True
 
 
 def parse_model_dir(name):
-    """model_dir's inverse: {'gan_type', 'dataset', 'batch_size', 'z_dim', 'seed', 'precision'}, or None."""
+    """model_dir's inverse: {'gan_type', 'dataset', 'batch_size', 'z_dim', 'seed', 'precision'} plus the
+    ModelConfig fields its tags name; None for a name model_dir would not write."""
     match = _MODEL_DIR.match(name)
     if match is None:
         return None
-    gan_type, dataset, batch_size, z_dim, seed, suffix = match.groups()
+    gan_type, dataset, batch_size, z_dim, seed, tags, suffix = match.groups()
     fields = dict(gan_type=gan_type, dataset=dataset, batch_size=int(batch_size), z_dim=int(z_dim),
                   seed=int(seed or 0), precision=_SUFFIX_PRECISION[suffix])
-    if model_dir(ModelConfig(**fields)) != name:  # e.g. an explicit _seed0 or a leading zero
+    if tags and not all(_parse_tag(tag, fields) for tag in tags[1:].split("_")):
+        return None
+    try:
+        if model_dir(ModelConfig(**fields)) != name:  # e.g. an explicit _seed0, a leading zero, a default
+            return None
+    except (ValueError, TypeError):
         return None
     return fields
+
+
+def configuration_label(config):
+    """A configuration's name in reports: its model_dir without dataset, sizes, seed and precision."""
+    return config.gan_type + "".join("_" + tag for tag in recipe_tags(config))

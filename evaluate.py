@@ -7,6 +7,7 @@ from metrics import all_metrics, classifier_score, fcd
 
 EPOCH_EVAL_SAMPLES = 5000
 METRICS_FILE = "metrics.json"
+WEIGHT_SUFFIXES = {"raw": "", "ema": "_ema"}  # of the keys of each weights' metrics
 
 TABLE_ROWS = [("fcd", "FCD (lower is better)", "{:.3f}"), ("kid", "KID", "{:.5f}"),
               ("classifier_score", "classifier score", "{:.3f}"), ("precision", "precision (k=3)", "{:.3f}"),
@@ -22,11 +23,13 @@ def evaluate(model, classifier, splits, num_samples, step=None):
     """
     test_images = splits["t10k"][0]
     test_features, _ = classifier.features_and_probs(test_images)
-    fake_features, fake_probs = classifier.features_and_probs(model.generate(num_samples))
     floor_features, floor_probs = classifier.features_and_probs(splits["train"][0][:len(test_images)])
-    return {"model_dir": model.model_dir, "step": step, "num_samples": num_samples, "num_test_images": len(test_images),
-            "model": all_metrics(test_features, fake_features, fake_probs),
-            "real_floor": all_metrics(test_features, floor_features, floor_probs)}
+    result = {"model_dir": model.model_dir, "step": step, "num_samples": num_samples,
+              "num_test_images": len(test_images), "real_floor": all_metrics(test_features, floor_features, floor_probs)}
+    for weights, suffix in WEIGHT_SUFFIXES.items():  # "model" is G's own weights, "model_ema" their average
+        fake_features, fake_probs = classifier.features_and_probs(model.generate(num_samples, weights))
+        result["model" + suffix] = all_metrics(test_features, fake_features, fake_probs)
+    return result
 
 
 def epoch_evaluator(classifier, test_images, num_samples=EPOCH_EVAL_SAMPLES):
@@ -34,17 +37,23 @@ def epoch_evaluator(classifier, test_images, num_samples=EPOCH_EVAL_SAMPLES):
     test_features, _ = classifier.features_and_probs(test_images)
 
     def evaluate_epoch(model):
-        features, probs = classifier.features_and_probs(model.generate(num_samples))
-        return {"fcd": fcd(test_features, features), "classifier_score": classifier_score(probs)[0]}
+        scores = {}
+        for weights, suffix in WEIGHT_SUFFIXES.items():
+            features, probs = classifier.features_and_probs(model.generate(num_samples, weights))
+            scores.update({"fcd" + suffix: fcd(test_features, features),
+                           "classifier_score" + suffix: classifier_score(probs)[0]})
+        return scores
     return evaluate_epoch
 
 
 def format_table(result):
-    """The metrics as a plain-text table, model beside floor."""
+    """The metrics as a plain-text table: G's own weights, their average, and the real floor."""
+    columns = [("model", "raw G")] + ([("model_ema", "averaged G")] if "model_ema" in result else []) + \
+        [("real_floor", "real floor")]
     lines = [f"{result['model_dir']}: {result['num_samples']} samples against {result['num_test_images']} "
-             f"test images", f"{'metric':<28}{'model':>12}{'real floor':>12}"]
+             f"test images", f"{'metric':<28}" + "".join(f"{label:>12}" for _, label in columns)]
     for key, label, fmt in TABLE_ROWS:
-        lines.append(f"{label:<28}{fmt.format(result['model'][key]):>12}{fmt.format(result['real_floor'][key]):>12}")
+        lines.append(f"{label:<28}" + "".join(f"{fmt.format(result[part][key]):>12}" for part, _ in columns))
     return "\n".join(lines)
 
 

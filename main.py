@@ -4,9 +4,11 @@ import math
 import os
 import sys
 
-from config import DATASETS, MODEL_NAMES, PRECISIONS, TRAIN_STEPS, Folders, ModelConfig, TrainConfig
+from config import (ATTENTION_BLOCKS, ATTENTION_SIDES, DATASETS, LOSSES, MODEL_NAMES, PAPER_RECIPE, PRECISIONS,
+                    TRAIN_STEPS, Folders, ModelConfig, TrainConfig)
 
 PHASES = ("train", "sample", "eval", "attention", "compare")
+RECIPES = {"article": {}, "paper": PAPER_RECIPE}  # presets of flags; a flag given explicitly wins
 MAX_NUM_SAMPLES = 1_000_000  # 784 MB of uint8
 
 
@@ -53,11 +55,23 @@ def query_list(text):
                                          f"{text!r} is not 'row,col;row,col'") from None
 
 
+def side_list(text):
+    """argparse type: attention positions, as the sides of the maps, e.g. '7,14'."""
+    try:
+        sides = tuple(sorted({int(part) for part in text.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 7,14") from None
+    if not set(sides) <= set(ATTENTION_SIDES):
+        raise argparse.ArgumentTypeError(f"{text!r}: attention goes on maps of side {ATTENTION_SIDES}")
+    return sides
+
+
 def parse_args(argv=None):
-    """Parse and check the command line; returns the argparse Namespace."""
+    """Parse and check the command line; returns the argparse Namespace, the recipe's presets applied."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     model, train, folders = ModelConfig, TrainConfig, Folders
     p = OneLineParser(description="SAGAN and its vanilla GAN baseline, TensorFlow 1 style.",
-                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                      formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     p.add_argument("--gan_type", choices=MODEL_NAMES, help="model to build; required but for --phase compare")
     p.add_argument("--dataset", default=model.dataset, choices=DATASETS, help="dataset")
     p.add_argument("--phase", default="train", choices=PHASES,
@@ -71,6 +85,28 @@ def parse_args(argv=None):
     p.add_argument("--g_lr_ratio", type=bounded_float(0.0, 1000.0), default=model.g_lr_ratio,
                    help="G's learning rate as a multiple of D's")
     p.add_argument("--beta1", type=bounded_float(0.0, 0.999, low_open=False), default=model.beta1, help="Adam beta1")
+    p.add_argument("--lr_d", type=bounded_float(0.0, 1.0), default=model.lr_d,
+                   help="D's Adam learning rate, instead of --learning_rate")
+    p.add_argument("--lr_g", type=bounded_float(0.0, 1.0), default=model.lr_g,
+                   help="G's Adam learning rate, instead of --learning_rate times --g_lr_ratio")
+    p.add_argument("--beta2", type=bounded_float(0.0, 0.9999, low_open=False), default=model.beta2, help="Adam beta2")
+    p.add_argument("--loss", default=model.loss, choices=LOSSES,
+                   help="bce: the framework's sigmoid cross-entropy; hinge: the SAGAN paper's")
+    p.add_argument("--sn", dest="spectral_norm", action=argparse.BooleanOptionalAction, default=model.spectral_norm,
+                   help="spectral norm on every convolution, transposed convolution and linear layer of G and D")
+    p.add_argument("--attention", default=model.attention, choices=ATTENTION_BLOCKS,
+                   help="SAGAN's block: the article's (4x4 convolutions, batch norm, ReLU) or the SAGAN paper's "
+                        "(1x1 convolutions, pooled keys, an output convolution)")
+    p.add_argument("--attention_at", type=side_list, default=model.attention_at,
+                   help="SAGAN's attention positions, as the sides of the maps: 7 (the article's), 14, or 7,14")
+    p.add_argument("--recipe", default="article", choices=tuple(RECIPES),
+                   help="article: the framework's training; paper: hinge loss, --sn, the paper's block, lr_d 4e-4, "
+                        "lr_g 1e-4, beta1 0, beta2 0.9 (flags given explicitly win)")
+    p.add_argument("--ema_decay", type=bounded_float(0.0, 0.99999, low_open=False), default=model.ema_decay,
+                   help="decay of the moving average of G's weights that every run keeps beside them")
+    p.add_argument("--weights", default=train.weights, choices=("raw", "ema"),
+                   help="which G the per-epoch grids, the best checkpoint, sample and attention use: its own "
+                        "weights or their moving average; eval and compare report both")
     p.add_argument("--train_step", default=model.train_step, choices=TRAIN_STEPS,
                    help="fused: D and G steps in one session.run, G's forward pass shared; literal: the article's "
                         "two session.run calls and ops; the same updates")
@@ -98,6 +134,10 @@ def parse_args(argv=None):
     p.add_argument("--log_dir", default=folders.log_dir, help="TensorBoard logs go in <this>/<model_dir>")
     p.add_argument("--data_dir", default=folders.data_dir, help="datasets live in <this>/<dataset>")
     args = p.parse_args(argv)
+    given = {token.split("=")[0][2:].replace("no-", "") for token in argv if token.startswith("--")}
+    for key, value in RECIPES[args.recipe].items():
+        if {"spectral_norm": "sn"}.get(key, key) not in given:
+            setattr(args, key, value)
     if args.gan_type is None and args.phase != "compare":
         p.error("the following arguments are required: --gan_type")
     for flag in ("checkpoint_dir", "result_dir", "log_dir", "data_dir"):
@@ -149,7 +189,7 @@ def run_phase(args, log=print):
                 model.train(train_config, log, evaluate_epoch)
         elif args.phase == "sample":
             with activity(f"sampling {model.model_dir}", "no samples were written"):
-                model.sample(args.num_samples, log)
+                model.sample(args.num_samples, args.weights, log)
         elif args.phase == "eval":
             from evaluate import evaluate_checkpoint
             with activity(f"evaluating {model.model_dir}", "no metrics.json was written"):
@@ -157,7 +197,7 @@ def run_phase(args, log=print):
         else:
             from attention_maps import draw_attention
             with activity(f"drawing the attention of {model.model_dir}", "each picture is whole or absent"):
-                draw_attention(model, splits["t10k"][0], args.queries, log)
+                draw_attention(model, splits["t10k"][0], args.queries, args.weights, log)
 
 
 def main(argv=None):

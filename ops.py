@@ -8,30 +8,56 @@ import tensorflow as tf
 tf1 = tf.compat.v1
 
 ATTENTION_MAPS = "attention_maps"  # graph collection holding every attention block's beta
+ATTENTION_SCALES = "attention_scales"  # every attention block's learnt scale (the article's gamma, the paper's sigma)
+# Graph collections pairing each spectral-normed weight's u with its next value after one power iteration.
+SN_U, SN_U_NEXT = "spectral_norm_u", "spectral_norm_u_next"
 # Graph collections pairing each training-mode bn's moving averages with the batch statistics they follow.
 BN_MOVING_AVERAGES, BN_BATCH_STATISTICS = "bn_moving_averages", "bn_batch_statistics"
 BN_DECAY = 0.9
 
 
-def conv2d(input_, output_dim, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name="conv2d"):
+def spectral_normed(w):
+    """w / sigma(w), sigma from one power iteration on w as a matrix [-1, last dim], from the stored u.
+
+    u moves only where a model assigns it the next value this adds to SN_U_NEXT, so a pass that
+    should not move it (inference, the G step's pass through D) simply leaves that value unused.
+    """
+    w_matrix = tf.reshape(w, [-1, w.get_shape()[-1]])  # [k_h * k_w * in, out], or [..., in] for a deconv kernel
+    u = tf1.get_variable("u", [1, w.get_shape()[-1]], initializer=tf1.truncated_normal_initializer(),
+                         trainable=False, aggregation=tf.VariableAggregation.MEAN)  # replicas average it
+    v = tf.stop_gradient(tf.math.l2_normalize(tf.matmul(u, w_matrix, transpose_b=True)))  # [1, k]
+    u_next = tf.stop_gradient(tf.math.l2_normalize(tf.matmul(v, w_matrix)))  # [1, out]
+    sigma = tf.reduce_sum(tf.matmul(v, w_matrix) * u_next)
+    tf1.add_to_collection(SN_U, u)
+    tf1.add_to_collection(SN_U_NEXT, u_next)
+    return w / sigma
+
+
+def _weight(name, shape, initializer, spectral_norm):
+    """A layer's weight variable, spectral-normed when asked."""
+    w = tf1.get_variable(name, shape, tf.float32, initializer)
+    return spectral_normed(w) if spectral_norm else w
+
+
+def conv2d(input_, output_dim, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name="conv2d", spectral_norm=False):
     """k_h x k_w convolution with stride (d_h, d_w) and SAME padding."""
     with tf1.variable_scope(name):
         in_dim = input_.get_shape()[-1]
-        w = tf1.get_variable("w", [k_h, k_w, in_dim, output_dim],
-                             initializer=tf1.truncated_normal_initializer(stddev=stddev))
+        w = _weight("w", [k_h, k_w, in_dim, output_dim], tf1.truncated_normal_initializer(stddev=stddev),
+                    spectral_norm)
         b = tf1.get_variable("biases", [output_dim], initializer=tf1.constant_initializer(0.0))
         conv = tf.nn.conv2d(input_, tf.cast(w, input_.dtype), strides=[1, d_h, d_w, 1], padding="SAME")
         return tf.nn.bias_add(conv, tf.cast(b, input_.dtype))
 
 
-def conv2d_siblings(input_, output_dims, names, k_h=4, k_w=4, d_h=1, d_w=1, stddev=0.02):
+def conv2d_siblings(input_, output_dims, names, k_h=4, k_w=4, d_h=1, d_w=1, stddev=0.02, spectral_norm=False):
     """conv2d(input_, output_dims[i], name=names[i]) for each i, as one convolution: the same variables and maths."""
     in_dim = input_.get_shape()[-1]
     kernels, biases = [], []
     for output_dim, name in zip(output_dims, names):
         with tf1.variable_scope(name):
-            kernels.append(tf1.get_variable("w", [k_h, k_w, in_dim, output_dim],
-                                            initializer=tf1.truncated_normal_initializer(stddev=stddev)))
+            kernels.append(_weight("w", [k_h, k_w, in_dim, output_dim],
+                                   tf1.truncated_normal_initializer(stddev=stddev), spectral_norm))
             biases.append(tf1.get_variable("biases", [output_dim], initializer=tf1.constant_initializer(0.0)))
     # One wide convolution keeps the cores busier than a few narrow ones.
     conv = tf.nn.conv2d(input_, tf.cast(tf.concat(kernels, 3), input_.dtype), strides=[1, d_h, d_w, 1],
@@ -40,14 +66,13 @@ def conv2d_siblings(input_, output_dims, names, k_h=4, k_w=4, d_h=1, d_w=1, stdd
     return tf.split(conv, output_dims, axis=3)
 
 
-def deconv2d(input_, output_shape, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name="deconv2d"):
+def deconv2d(input_, output_shape, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name="deconv2d", spectral_norm=False):
     """Transposed convolution to output_shape [_, H, W, C]; the batch size is taken from input_."""
     out_h, out_w, out_c = output_shape[1:]
     with tf1.variable_scope(name):
         in_dim = input_.get_shape()[-1]
         # The kernel of conv2d_transpose is [h, w, out_channels, in_channels].
-        w = tf1.get_variable("w", [k_h, k_w, out_c, in_dim],
-                             initializer=tf1.random_normal_initializer(stddev=stddev))
+        w = _weight("w", [k_h, k_w, out_c, in_dim], tf1.random_normal_initializer(stddev=stddev), spectral_norm)
         b = tf1.get_variable("biases", [out_c], initializer=tf1.constant_initializer(0.0))
         dynamic_shape = tf.stack([tf.shape(input_)[0], out_h, out_w, out_c])
         deconv = tf.nn.conv2d_transpose(input_, tf.cast(w, input_.dtype), output_shape=dynamic_shape,
@@ -57,12 +82,12 @@ def deconv2d(input_, output_shape, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name
         return deconv
 
 
-def linear(input_, output_size, scope="linear", stddev=0.02, bias_start=0.0):
+def linear(input_, output_size, scope="linear", stddev=0.02, bias_start=0.0, spectral_norm=False):
     """Fully connected layer."""
     with tf1.variable_scope(scope):
         in_dim = input_.get_shape()[-1]
-        matrix = tf1.get_variable("Matrix", [in_dim, output_size], tf.float32,
-                                  tf1.random_normal_initializer(stddev=stddev))
+        matrix = _weight("Matrix", [in_dim, output_size], tf1.random_normal_initializer(stddev=stddev),
+                         spectral_norm)
         bias = tf1.get_variable("bias", [output_size], initializer=tf1.constant_initializer(bias_start))
         return tf.matmul(input_, tf.cast(matrix, input_.dtype)) + tf.cast(bias, input_.dtype)
 
@@ -161,7 +186,8 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=1e-5, literal_ops=False, b
         return tf.cast(normalised, x.dtype)
 
 
-def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=False, batch_parts=1):
+def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=False, batch_parts=1,
+              spectral_norm=False):
     """The article's self-attention block: x + gamma * softmax(g f^T) h, with f, g at C//8 channels.
 
     Everything but bn is per image; batch_parts is bn's.
@@ -170,9 +196,10 @@ def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=F
     with tf1.variable_scope(scope, reuse=reuse):
         dims, names = (channels // 8, channels // 8, channels), ("f_conv", "g_conv", "h_conv")
         if literal_ops:
-            convs = [conv2d(x, dim, 4, 4, 1, 1, name=name) for dim, name in zip(dims, names)]
+            convs = [conv2d(x, dim, 4, 4, 1, 1, name=name, spectral_norm=spectral_norm)
+                     for dim, name in zip(dims, names)]
         else:
-            convs = conv2d_siblings(x, dims, names)
+            convs = conv2d_siblings(x, dims, names, spectral_norm=spectral_norm)
         f, g, h = (tf.nn.relu(bn(conv, is_training, scope=bn_scope, literal_ops=literal_ops,
                                  batch_parts=batch_parts))
                    for conv, bn_scope in zip(convs, ("f_bn", "g_bn", "h_bn")))
@@ -183,6 +210,40 @@ def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=F
 
         o = tf.matmul(tf.cast(beta, x.dtype), hw_flatten(h))  # [B, N, C]
         gamma = tf1.get_variable("gamma", [1], initializer=tf1.constant_initializer(0.0))
+        tf1.add_to_collection(ATTENTION_SCALES, gamma)
 
         o = tf.reshape(o, [-1, height, width, channels])  # [B, H, W, C]
         return tf.cast(gamma, x.dtype) * o + x
+
+
+def conv1x1(input_, output_dim, name, spectral_norm=False):
+    """1x1 convolution without bias, Glorot-initialised, as the SAGAN paper's attention block has them."""
+    with tf1.variable_scope(name):
+        w = _weight("w", [1, 1, input_.get_shape()[-1], output_dim], tf1.glorot_uniform_initializer(), spectral_norm)
+        return tf.nn.conv2d(input_, tf.cast(w, input_.dtype), strides=[1, 1, 1, 1], padding="SAME")
+
+
+def paper_attention(x, scope="attention", reuse=False, spectral_norm=False):
+    """The SAGAN paper's block (the official non_local.py): x + sigma * o, sigma starting at 0.
+
+    theta, phi: 1x1 to C/8; g: 1x1 to C/2; phi and g max-pooled 2x2 where the sides are even;
+    o = a 1x1 convolution back to C of softmax(theta phi^T) g. No batch norm or ReLU inside.
+    """
+    _, height, width, channels = x.get_shape().as_list()
+    pooled = height % 2 == 0 and width % 2 == 0
+    with tf1.variable_scope(scope, reuse=reuse):
+        theta = hw_flatten(conv1x1(x, channels // 8, "theta", spectral_norm))  # [B, N, C/8]
+        phi = conv1x1(x, channels // 8, "phi", spectral_norm)
+        g = conv1x1(x, channels // 2, "g", spectral_norm)
+        if pooled:
+            phi, g = (tf.nn.max_pool2d(t, 2, 2, "VALID") for t in (phi, g))  # [B, H/2, W/2, .]
+        phi, g = hw_flatten(phi), hw_flatten(g)  # [B, M, C/8], [B, M, C/2]; M = N/4 when pooled
+        beta = tf.nn.softmax(tf.cast(tf.matmul(theta, phi, transpose_b=True), tf.float32), axis=-1,
+                             name="beta")  # [B, N, M], row i: where query i looks
+        tf1.add_to_collection(ATTENTION_MAPS, beta)
+        o = tf.matmul(tf.cast(beta, x.dtype), g)  # [B, N, C/2]
+        o = tf.reshape(o, [-1, height, width, channels // 2])  # [B, H, W, C/2]
+        o = conv1x1(o, channels, "o", spectral_norm)
+        sigma = tf1.get_variable("sigma", [1], initializer=tf1.constant_initializer(0.0))
+        tf1.add_to_collection(ATTENTION_SCALES, sigma)
+        return tf.cast(sigma, x.dtype) * o + x

@@ -4,8 +4,10 @@ import os
 
 TRAIN_LOG = "train_log.csv"
 STEP_LOG = "steps.csv"
-TRAIN_LOG_FIELDS = ["step", "epoch", "d_loss", "g_loss", "gamma_g", "gamma_d", "seconds", "fcd", "classifier_score"]
-STEP_LOG_FIELDS = ["step", "d_loss", "g_loss", "gamma_g", "gamma_d"]
+GAMMA_FIELDS = ["gamma_g", "gamma_d", "gamma_g14", "gamma_d14"]  # GAN.scale_name's: 7x7 blocks, then 14x14 ones
+TRAIN_LOG_FIELDS = ["step", "epoch", "d_loss", "g_loss", "gamma_g", "gamma_d", "seconds", "fcd", "classifier_score",
+                    "fcd_ema", "classifier_score_ema", "gamma_g14", "gamma_d14"]  # new columns last: old logs read on
+STEP_LOG_FIELDS = ["step", "d_loss", "g_loss"] + GAMMA_FIELDS
 FIELDS = {TRAIN_LOG: TRAIN_LOG_FIELDS, STEP_LOG: STEP_LOG_FIELDS}
 
 
@@ -28,13 +30,17 @@ def append_csv(path, fields, row):
 
 
 def truncate_csv(path, fields, step):
-    """Drop rows written after step (by a run that died before its next checkpoint)."""
+    """Drop rows written after step (by a run that died before its next checkpoint); bring the header up to fields."""
     rows = read_csv(path)
     kept = [r for r in rows if int(r["step"]) <= step]
-    if len(kept) != len(rows):
+    header = fields
+    if os.path.exists(path):
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), fields)
+    if len(kept) != len(rows) or header != fields:
         tmp = path + ".tmp"
         with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fields)
+            writer = csv.DictWriter(f, fields, restval="")
             writer.writeheader()
             writer.writerows(kept)
         os.replace(tmp, path)

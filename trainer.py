@@ -56,7 +56,7 @@ class _Run:
     def loop(self):
         """Restore, then train epoch by epoch; returns the step reached."""
         model, config = self.model, self.config
-        model.sess.run(tf1.global_variables_initializer())
+        model.initialize()
         step = model.load(self.log)
         if step is None:
             step = 0
@@ -141,24 +141,26 @@ class _Run:
         if self.evaluate_epoch is not None and epoch % self.config.eval_every == 0:
             row.update(self.evaluate_and_keep_best(step))
         self.runlog.add_epoch(row)
-        visualize_results(model, epoch, self.result_dir, self.writer)
+        visualize_results(model, epoch, self.result_dir, self.writer, self.config.weights)
         plot_losses(self.runlog, os.path.join(self.result_dir, "losses.png"), model.model_dir)
         model.save(step)
 
     def evaluate_and_keep_best(self, step):
-        """The epoch's FCD and classifier score, to TensorBoard; saves to best/ on a new lowest FCD."""
+        """The epoch's FCD and classifier score of both weights, to TensorBoard; saves to best/ on a new lowest
+        FCD of the --weights chosen."""
         scores = self.evaluate_epoch(self.model)
         self.writer.add_summary(scalar_summary(scores), step)
-        earlier = [float(r["fcd"]) for r in self.runlog.epochs() if r.get("fcd")]
-        if not earlier or scores["fcd"] < min(earlier):
+        key = "fcd" if self.config.weights == "raw" else "fcd_ema"
+        earlier = [float(r[key]) for r in self.runlog.epochs() if r.get(key)]
+        if not earlier or scores[key] < min(earlier):
             best = self.model.save_best(step)
-            self.log(f"FCD {scores['fcd']:.3f} is the lowest so far: saved in {best}")
+            self.log(f"FCD {scores[key]:.3f} ({self.config.weights} weights) is the lowest so far: saved in {best}")
         return scores
 
 
-def visualize_results(model, epoch, result_dir, writer=None):
+def visualize_results(model, epoch, result_dir, writer=None, weights="raw"):
     """The epoch's 8x8 grid from the fixed z, the GIF over epochs, and the TensorBoard image."""
-    images = model.generate_from(model.fixed_z())
+    images = model.generate_from(model.fixed_z(), weights)
     save_grid(images, os.path.join(result_dir, f"epoch_{epoch:03d}.png"))
     save_gif(sorted(glob.glob(os.path.join(result_dir, "epoch_*.png"))), os.path.join(result_dir, "epochs.gif"))
     if writer is not None:

@@ -1,0 +1,100 @@
+"""A model's checkpoints: written only when finite, restored newest-complete-first, checked against the model.
+
+A checkpoint written before the averaged generator existed (ema.SCOPE) still restores: its averaged
+weights start from the raw ones.
+"""
+import os
+
+import tensorflow as tf
+
+import ema
+from errors import CorruptCheckpoint, NonFinite, UserError
+
+tf1 = tf.compat.v1
+
+KEPT = 3
+
+
+class Checkpoints:
+    """The savers of a built model and what they read and write."""
+
+    def __init__(self, model):
+        self.model = model
+        self.saver = tf1.train.Saver(max_to_keep=KEPT, save_relative_paths=True)  # the folder can move
+        self.best_saver = tf1.train.Saver(max_to_keep=1, save_relative_paths=True)
+        self.without_average = tf1.train.Saver([v for v in tf1.global_variables()
+                                                if not v.op.name.startswith(ema.SCOPE + "/")])
+        self.all_finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in tf1.trainable_variables()])
+
+    def save(self, step, best=False):
+        """Write a checkpoint of every variable, optimiser state included, if every weight is finite.
+
+        best=True keeps it in <checkpoint folder>/best/ instead; returns the folder written.
+        """
+        model = self.model
+        if not model.sess.run(self.all_finite):
+            raise NonFinite(f"non-finite weight at step {step}")
+        folder = model.out_dir("checkpoint")
+        folder = os.path.join(folder, "best") if best else folder
+        try:
+            (self.best_saver if best else self.saver).save(model.sess, os.path.join(folder, model.model_name + ".model"),
+                                                           global_step=step)
+        except (OSError, tf.errors.OpError) as e:
+            reason = " ".join(str(getattr(e, "message", e)).split())
+            raise UserError(f"cannot write a checkpoint in {folder} ({reason}); free some space or fix its "
+                            f"permissions, then run again: the previous checkpoint is intact") from None
+        return folder
+
+    def load(self, log=print):
+        """Restore the newest complete checkpoint; returns its step, or None if there is none.
+
+        A newest checkpoint that is truncated or lacks a file is skipped for the one before it.
+        """
+        model = self.model
+        folder = model.folders.of("checkpoint", model.model_dir)
+        state = tf1.train.get_checkpoint_state(folder) if os.path.isdir(folder) else None
+        if state is None or not state.model_checkpoint_path:
+            return None
+        candidates = list(dict.fromkeys(reversed([*state.all_model_checkpoint_paths, state.model_checkpoint_path])))
+        for path in candidates:
+            try:
+                without_average = self.check_compatible(path)
+                (self.without_average if without_average else self.saver).restore(model.sess, path)
+            except CorruptCheckpoint as e:
+                log(f"warning: {e}; trying the previous checkpoint")
+                continue
+            except (tf.errors.OpError, ValueError) as e:
+                log(f"warning: checkpoint {path} cannot be restored ({type(e).__name__}); trying the previous checkpoint")
+                continue
+            if without_average:
+                model.sess.run(model.averaged.copy_raw)
+                log(f"{path} predates the averaged generator: it starts from the raw weights")
+            step = int(model.sess.run(model.global_step))
+            # Let max_to_keep go on pruning the checkpoints of earlier runs, oldest first.
+            kept = [p for p in state.all_model_checkpoint_paths if p != path] + [path]
+            self.saver.set_last_checkpoints_with_time(
+                [(p, os.path.getmtime(p + ".index")) for p in kept if os.path.exists(p + ".index")])
+            log(f"restored {path} (step {step})")
+            return step
+        raise UserError(f"no complete checkpoint in {folder} (tried {len(candidates)}); nothing was "
+                        f"changed: move the folder away to start afresh")
+
+    def check_compatible(self, path):
+        """True if the checkpoint lacks only the averaged generator; a UserError if it is another model's."""
+        try:
+            stored = dict(tf1.train.list_variables(path))
+        except Exception as e:
+            raise CorruptCheckpoint(f"checkpoint {path} cannot be read ({type(e).__name__})") from None
+        ours = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
+        missing = sorted(set(ours) - set(stored))
+        without_average = bool(missing) and all(n.startswith(ema.SCOPE + "/") for n in missing)
+        if without_average:
+            missing = []
+        mismatched = sorted(n for n in set(ours) & set(stored) if list(stored[n]) != ours[n])
+        if missing or mismatched or set(stored) - set(ours):
+            detail = (f"missing {missing[0]}" if missing else
+                      f"{mismatched[0]} has shape {stored[mismatched[0]]}, expected {ours[mismatched[0]]}"
+                      if mismatched else f"it has extra variable {sorted(set(stored) - set(ours))[0]}")
+            raise UserError(f"checkpoint {path} was written by another model ({detail}); "
+                            f"check --gan_type, --z_dim and the recipe flags, or use another --checkpoint_dir")
+        return without_average

@@ -1,0 +1,72 @@
+"""G's weights averaged over training steps (--ema_decay), with batch-norm statistics of their own.
+
+The averaged G is a second copy of G's graph under the scope generator_ema, whose variables are not
+trainable: after each G step its weights move towards G's, w_ema <- decay * w_ema + (1 - decay) * w.
+Batch norm's moving averages belong to the raw G's weights, so the averaged G gets "standing
+statistics" instead: the mean of its own batch statistics over STANDING_BATCHES batches of z,
+recomputed whenever it is used. Spectral norm's u is copied from the raw G and iterated there too.
+"""
+import numpy as np
+import tensorflow as tf
+
+from ops import ATTENTION_MAPS, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, SN_U, SN_U_NEXT
+
+tf1 = tf.compat.v1
+
+SCOPE = "generator_ema"
+STANDING_BATCHES = 64  # of the training batch size: 4,096 images at batch 64
+STREAM_STANDING = 4  # the random stream of the z that standing statistics are taken on
+
+
+def _not_trainable(getter, *args, **kwargs):
+    """A variable getter that keeps the averaged G's variables out of every optimiser."""
+    kwargs["trainable"] = False
+    return getter(*args, **kwargs)
+
+
+class AveragedGenerator:
+    """The averaged G's graph: its images, its update op, and its standing statistics."""
+
+    def __init__(self, model, z, decay):
+        """Build the averaged G beside model's G (built already); z is the sampler's placeholder."""
+        self.model, self.z = model, z
+        first_map = len(tf1.get_collection(ATTENTION_MAPS))
+        self.images = model.generator(z, is_training=False, reuse=False, scope=SCOPE, custom_getter=_not_trainable)
+        self.attention_maps = tf1.get_collection(ATTENTION_MAPS)[first_map:]
+        first_bn, first_sn = (len(tf1.get_collection(c)) for c in (BN_MOVING_AVERAGES, SN_U))
+        model.generator(z, is_training=True, reuse=True, scope=SCOPE,  # batch statistics, for standing ones
+                        custom_getter=_not_trainable)
+        averages = tf1.get_collection(BN_MOVING_AVERAGES)[first_bn:]
+        self.batch_statistics = tf1.get_collection(BN_BATCH_STATISTICS)[first_bn:]
+        self.statistic_inputs = [tf1.placeholder(tf.float32, v.shape) for v in averages]
+        self.set_statistics = tf.group(*[tf1.assign(v, p) for v, p in zip(averages, self.statistic_inputs)])
+        self.iterate_u = tf.group(*[tf1.assign(u, u_next) for u, u_next in
+                                    zip(tf1.get_collection(SN_U)[first_sn:], tf1.get_collection(SN_U_NEXT)[first_sn:])])
+
+        raw = {v.op.name: v for v in tf1.global_variables("generator/")}
+        self.pairs = [(raw["generator/" + v.op.name[len(SCOPE) + 1:]], v) for v in tf1.global_variables(SCOPE + "/")
+                      if "generator/" + v.op.name[len(SCOPE) + 1:] in raw]  # (raw, averaged) of weights and u
+        self.decay = decay
+        self.copy_raw = tf.group(*[tf1.assign(a, w) for w, a in self.pairs])
+        self.copy_u = tf.group(*[tf1.assign(a, w) for w, a in self.pairs if w.op.name.endswith("/u")])
+        self.variables = tf1.global_variables(SCOPE + "/")
+
+    def build_update(self):
+        """The ops that move each averaged weight towards G's: w_ema <- decay * w_ema + (1 - decay) * w."""
+        weights = {w.op.name for w in self.model.g_vars}
+        return [tf1.assign(a, self.decay * a + (1.0 - self.decay) * w) for w, a in self.pairs if w.op.name in weights]
+
+    def standing_z(self, batch_size, z_dim, seed):
+        """The z batches of the standing statistics: fixed by the seed."""
+        rng = np.random.default_rng([seed, STREAM_STANDING])
+        return rng.uniform(-1, 1, (STANDING_BATCHES, batch_size, z_dim)).astype(np.float32)
+
+    def refresh(self, sess):
+        """Set the averaged G's batch-norm statistics to the mean of its batch statistics over fixed z."""
+        config = self.model.config
+        sess.run(self.copy_u)
+        sums = None
+        for z in self.standing_z(config.batch_size, config.z_dim, config.seed):
+            values, _ = sess.run([self.batch_statistics, self.iterate_u], {self.z: z})
+            sums = values if sums is None else [s + v for s, v in zip(sums, values)]
+        sess.run(self.set_statistics, dict(zip(self.statistic_inputs, [s / STANDING_BATCHES for s in sums])))

@@ -1,0 +1,204 @@
+"""The comparison report: one row per configuration and weights, verdicts derived from the spread, figures."""
+import glob
+import html
+import os
+import re
+import shutil
+
+import numpy as np
+
+from config import MODEL_NAMES
+from evaluate import WEIGHT_SUFFIXES, read_result
+from interrupts import replaced_atomically
+from runlog import GAMMA_FIELDS, STEP_LOG, TRAIN_LOG, read_csv
+from utils import plot_curves
+
+# (key, label, True when lower is better)
+REPORTED = [("fcd", "FCD", True), ("kid", "KID", True), ("classifier_score", "classifier score", False),
+            ("precision", "precision", False), ("recall", "recall", False),
+            ("classes_covered", "classes covered", False), ("kl_from_uniform", "KL from uniform", True)]
+
+
+def mean_std(values):
+    """(mean, std) with std 0 for one value."""
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def verdict(label, lower_is_better, first_stats, second_stats, names=MODEL_NAMES):
+    """One sentence on a metric, derived from the means and spreads; no verdict where seeds can't support one.
+
+    first_stats and second_stats are (mean, std, number of seeds) of the two sides, called names.
+    """
+    (a_mean, a_std, a_seeds), (b_mean, b_std, b_seeds) = first_stats, second_stats
+    first, second = names
+    difference = b_mean - a_mean
+    if min(a_seeds, b_seeds) < 2:
+        return (f"{label}: {second} {b_mean:.4g}, {first} {a_mean:.4g} (difference {difference:+.4g}); one seed of "
+                f"at least one side, so the spread over seeds is unknown and no verdict is drawn.")
+    spread = max(a_std, b_std)
+    if abs(difference) <= spread:
+        return (f"{label}: the difference ({difference:+.4g}) is within the spread over seeds (std up to "
+                f"{spread:.4g}); the models cannot be told apart on it.")
+    better = second if (difference < 0) == lower_is_better else first
+    return f"{label}: {better} is better by {abs(difference):.4g}, more than the spread over seeds ({spread:.4g})."
+
+
+def summarise(runs):
+    """{(label, weights, metric key): (mean, std, seeds)} and the real floor's {key: mean}, from metrics.json."""
+    summary, floors = {}, {}
+    for label, seeds in runs.items():
+        results = [read_result(folder) for folder in seeds.values()]
+        for weights, suffix in WEIGHT_SUFFIXES.items():
+            for key, _, _ in REPORTED:
+                values = [r["model" + suffix][key] for r in results if "model" + suffix in r]
+                if values:
+                    summary[(label, weights, key)] = (*mean_std(values), len(values))
+        for r in results:
+            for key, _, _ in REPORTED:
+                floors.setdefault(key, []).append(r["real_floor"][key])
+    return summary, {key: float(np.mean(v)) for key, v in floors.items()}
+
+
+def _cell(stats):
+    mean, std, seeds = stats
+    return f"{mean:.4g} ± {std:.2g}" if seeds > 1 else f"{mean:.4g}"
+
+
+def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
+    """Write report.md, report.html and their figures into out_dir; returns the markdown.
+
+    runs: {configuration label: {seed: results folder}}; comparisons: [(why, first label, second label)].
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    summary, floors = summarise(runs)
+    some = read_result(next(iter(next(iter(runs.values())).values())))
+    lines = ["# " + " against ".join(runs), "",
+             "Seeds: " + ", ".join(f"{label} {sorted(seeds)}" for label, seeds in runs.items()) + ". Each metric "
+             f"compares {some['num_samples']} generated images with the test set in the classifier's feature space; "
+             "'real floor' is real training images against the test set. 'raw' is G's own weights, 'ema' their "
+             "moving average (--ema_decay).", "",
+             "| configuration | weights | " + " | ".join(f"{label} {'↓' if lower else '↑'}"
+                                                        for _, label, lower in REPORTED) + " |",
+             "|---|---|" + "---|" * len(REPORTED)]
+    for label in runs:
+        for weights in WEIGHT_SUFFIXES:
+            if (label, weights, "fcd") in summary:
+                lines.append(f"| {label} | {weights} | " + " | ".join(_cell(summary[(label, weights, key)])
+                                                                      for key, _, _ in REPORTED) + " |")
+    lines.append("| real floor | | " + " | ".join(f"{floors[key]:.4g}" for key, _, _ in REPORTED) + " |")
+
+    verdicts = []  # (why, first, second, weights, sentence)
+    for why, first, second in comparisons:
+        for weights in WEIGHT_SUFFIXES:
+            for key, label, lower in REPORTED:
+                if (first, weights, key) in summary and (second, weights, key) in summary:
+                    verdicts.append((why, first, second, weights, verdict(
+                        label, lower, summary[(first, weights, key)], summary[(second, weights, key)], (first, second))))
+    for label in runs:
+        for key, metric, lower in REPORTED:
+            if (label, "ema", key) in summary:
+                verdicts.append(("averaged G against raw", label, label, "", verdict(
+                    metric, lower, summary[(label, "raw", key)], summary[(label, "ema", key)], ("raw", "ema"))))
+    lines += ["", "## What the numbers say", ""]
+    for why, first, second in comparisons:  # attention against its control, G's own weights, in full
+        if why.startswith("attention"):
+            lines += [f"{second} against {first} ({why}, raw weights):", ""]
+            lines += [f"- {v}" for w, a, b, weights, v in verdicts if (w, a, b, weights) == (why, first, second, "raw")]
+            lines.append("")
+    if verdicts:
+        lines += ["Every comparison that matters, for both weights:", "", "| comparison | weights | verdict |",
+                  "|---|---|---|"]
+        lines += [f"| {b} against {a} ({w}) | {weights or 'raw against ema'} | {v} |"
+                  for w, a, b, weights, v in verdicts]
+    lines += _figures(runs, out_dir)
+    lines += ["## Cost", "", "| | trainable parameters (G / D) | median seconds per epoch |", "|---|---|---|"]
+    for label, seeds in runs.items():
+        g_params, d_params = parameter_counts[label]
+        seconds = np.median([_epoch_seconds(f) for f in seeds.values()])
+        lines.append(f"| {label} | {g_params:,} / {d_params:,} | {seconds:.0f} |")
+    lines += ["", "Seconds are wall-clock on the machine that trained each run, as logged in train_log.csv; "
+              "runs that shared the machine are slower."]
+    markdown = "\n".join(lines) + "\n"
+    for name, text in (("report.md", markdown), ("report.html", markdown_to_html(markdown))):
+        with replaced_atomically(os.path.join(out_dir, name)) as tmp:
+            with open(tmp, "w") as f:
+                f.write(text)
+    log(f"wrote {os.path.join(out_dir, 'report.md')} and report.html")
+    return markdown
+
+
+def _epoch_seconds(folder):
+    rows = read_csv(os.path.join(folder, TRAIN_LOG))
+    return float(np.median([float(r["seconds"]) for r in rows])) if rows else float("nan")
+
+
+def _figures(runs, out_dir):
+    """Last-epoch grids from identical z, loss, gamma and FCD curves; their markdown lines."""
+    lines = []
+    grids = {label: seeds for label, seeds in runs.items()}
+    common = set.intersection(*(set(seeds) for seeds in grids.values()))
+    seed = min((s for s in common if all(glob.glob(os.path.join(grids[label][s], "epoch_*.png")) for label in grids)),
+               default=None)
+    if seed is not None:
+        lines += ["", f"## Samples from identical z (seed {seed}, last epoch)", ""]
+        for label, seeds in grids.items():
+            last = sorted(glob.glob(os.path.join(seeds[seed], "epoch_*.png")))[-1]
+            with replaced_atomically(os.path.join(out_dir, f"samples_{label}.png")) as tmp:
+                shutil.copy(last, tmp)
+            lines.append(f"![{label}](samples_{label}.png) ")
+        lines += ["", "In order: " + ", ".join(grids) + "."]
+    curves, gammas, fcds = {}, {}, {}
+    for label, seeds in runs.items():
+        for seed_, folder in seeds.items():
+            rows = read_csv(os.path.join(folder, STEP_LOG))
+            steps = [int(r["step"]) for r in rows]
+            for loss in ("d_loss", "g_loss"):
+                curves[f"{label} s{seed_} {loss}"] = (steps, [float(r[loss]) for r in rows])
+            for g in GAMMA_FIELDS:
+                if rows and rows[0].get(g):
+                    gammas[f"{label} s{seed_} {g}"] = (steps, [float(r[g]) for r in rows])
+            for suffix in WEIGHT_SUFFIXES.values():
+                epochs = [r for r in read_csv(os.path.join(folder, TRAIN_LOG)) if r.get("fcd" + suffix)]
+                if epochs:
+                    fcds[f"{label} s{seed_}{suffix}"] = ([int(r["epoch"]) for r in epochs],
+                                                         [float(r["fcd" + suffix]) for r in epochs])
+    plot_curves(curves, os.path.join(out_dir, "losses.png"), "losses")
+    lines += ["", "## Curves", "", "![losses](losses.png)", ""]
+    if gammas:
+        plot_curves(gammas, os.path.join(out_dir, "gammas.png"), "attention scale (gamma, or the paper's sigma)")
+        lines += ["![gamma](gammas.png)", ""]
+    if fcds:  # runs trained with --eval_every
+        plot_curves(fcds, os.path.join(out_dir, "fcd.png"), "FCD of 5,000 samples at the end of each epoch",
+                    xlabel="epoch")
+        lines += ["![fcd](fcd.png)", ""]
+    return lines
+
+
+def markdown_to_html(markdown):
+    """The small subset of markdown the report uses, as a standalone HTML page."""
+    out, in_table = ["<!doctype html><meta charset='utf-8'><title>Comparison of runs</title><body>"], False
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            if set(line) <= set("|-"):
+                continue
+            cells = [html.escape(c.strip()) for c in line.strip("|").split("|")]
+            if not in_table:
+                out.append("<table border='1' cellpadding='4'>")
+                in_table = True
+            out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        image = re.match(r"!\[(.*?)\]\((.*?)\)", line)
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
+        elif image:
+            out.append("".join(f"<img alt='{html.escape(a)}' src='{html.escape(s)}'>"
+                               for a, s in re.findall(r"!\[(.*?)\]\((.*?)\)", line)))
+        elif line.startswith("- "):
+            out.append(f"<li>{html.escape(line[2:])}</li>")
+        elif line:
+            out.append(f"<p>{html.escape(line)}</p>")
+    return "\n".join(out + ["</body>"])

@@ -1,0 +1,132 @@
+"""The recipe options on whole models: the paper's step in both forms, the averaged G, old checkpoints."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from GAN import GAN
+from SAGAN import SAGAN
+from config import PAPER_RECIPE, Folders, ModelConfig
+from test_models import build, is_pre_bn_bias, random_batches, train_from
+
+tf1 = tf.compat.v1
+PAPER = dict(PAPER_RECIPE, attention_at=(7, 14))
+
+
+@pytest.mark.parametrize("model_class, flags", [(GAN, PAPER_RECIPE), (SAGAN, PAPER)])
+def test_fused_step_gives_the_literal_steps_losses_and_weights_with_the_papers_recipe(model_class, flags):
+    """As test_models' equivalence test; here spectral norm's u must also move once per step in both.
+
+    With the hinge loss, D's first gradients are differences of nearly equal sums over the real and the
+    fake half, and Adam's first steps scale their rounding noise up to a full step of either sign; so
+    the weights are held to Adam's step bound, and the second step's losses, which read every weight
+    and u the first step left, to 1e-4.
+    """
+    batches, zs = random_batches(2)
+    initial, literal_losses, literal = train_from(model_class, "literal", None, batches, zs, **flags)
+    _, fused_losses, fused = train_from(model_class, "fused", initial, batches, zs, **flags)
+    for literal_step, fused_step in zip(literal_losses, fused_losses):
+        for k in literal_step:
+            np.testing.assert_allclose(fused_step[k], literal_step[k], rtol=1e-4, atol=1e-6, err_msg=k)
+    u_names = [n for n in literal if n.endswith("/u")]
+    assert len(u_names) > 10 and any(n.startswith("discriminator/") for n in u_names)
+    bound = 2 * max(PAPER_RECIPE["lr_d"], PAPER_RECIPE["lr_g"]) * len(batches)
+    for name in literal:
+        if name.startswith("discriminator/") and "/moving_" in name and "Adam" not in name:
+            continue  # as in test_models
+        if name.endswith("/u"):  # two power iterations in both, on weights that differ by Adam's noise only
+            # The averaged G's u moves only when its standing statistics are taken, never in a step.
+            assert (np.abs(literal[name] - initial[name]).max() > 1e-3) != name.startswith("generator_ema/"), name
+            np.testing.assert_allclose(fused[name], literal[name], rtol=1e-2, atol=1e-3, err_msg=name)
+        elif "Adam" not in name and "moving_" not in name:
+            assert np.all(np.abs(fused[name] - literal[name]) <= bound + 1e-6), name
+
+
+def test_averaged_weights_follow_their_formula():
+    decay = 0.9
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        model = build(GAN, sess, batch_size=8, ema_decay=decay)
+        model.initialize()
+        pairs = [(w, a) for w, a in model.averaged.pairs if w in model.g_vars]
+        assert len(pairs) == len(model.g_vars)
+        raw, averaged = sess.run([[w for w, _ in pairs], [a for _, a in pairs]])
+        for r, a in zip(raw, averaged):
+            np.testing.assert_array_equal(r, a)  # the average starts as G
+        batches, zs = random_batches(2)
+        for batch, z in zip(batches, zs):
+            model.run_train_step(batch, z)
+            raw = sess.run([w for w, _ in pairs])
+            averaged = [decay * a + (1 - decay) * r for a, r in zip(averaged, raw)]
+        for expected, (_, a) in zip(averaged, pairs):
+            np.testing.assert_allclose(sess.run(a), expected, rtol=1e-5, atol=1e-7)
+
+
+def _fresh(tmp_path, sess, **flags):
+    model = SAGAN(sess, ModelConfig("SAGAN", batch_size=8, **flags), Folders(checkpoint_dir=str(tmp_path)))
+    model.build_model()
+    model.initialize()
+    return model
+
+
+def test_restored_variables_equal_the_saved_ones_the_average_included(tmp_path):
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        model = _fresh(tmp_path, sess, **PAPER)
+        batches, zs = random_batches(2)
+        for batch, z in zip(batches, zs):
+            model.run_train_step(batch, z)
+        saved = dict(zip([v.op.name for v in tf1.global_variables()], sess.run(tf1.global_variables())))
+        model.save(2)
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        model = _fresh(tmp_path, sess, **PAPER)
+        assert model.load(lambda message: None) == 2
+        restored = dict(zip([v.op.name for v in tf1.global_variables()], sess.run(tf1.global_variables())))
+    assert restored.keys() == saved.keys() and any(n.startswith("generator_ema/") for n in saved)
+    for name, value in saved.items():
+        np.testing.assert_array_equal(restored[name], value, err_msg=name)
+
+
+def test_a_checkpoint_from_before_the_average_restores_with_the_average_at_the_raw_weights(tmp_path):
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        model = _fresh(tmp_path, sess)
+        model.run_train_step(*[b[0] for b in random_batches(1)])
+        old_layout = tf1.train.Saver([v for v in tf1.global_variables() if not v.op.name.startswith("generator_ema/")])
+        folder = model.out_dir("checkpoint")
+        old_layout.save(sess, os.path.join(folder, "SAGAN.model"), global_step=1)
+    said = []
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        model = _fresh(tmp_path, sess)
+        assert model.load(said.append) == 1
+        assert any("predates the averaged generator" in line for line in said)
+        for raw, averaged in model.averaged.pairs:
+            np.testing.assert_array_equal(*sess.run([raw, averaged]))
+
+
+def test_papers_recipe_with_attention_at_7_and_14_trains_resumes_samples_evaluates_and_draws(
+        workdir, run_main, monkeypatch, capsys):
+    import json
+    import classifier
+    from runlog import read_csv
+    from test_end_to_end import STEPS_PER_EPOCH, checkpoint_step
+    monkeypatch.setattr(classifier, "EPOCHS", 1)
+    flags = ["--gan_type", "SAGAN", "--recipe", "paper", "--attention_at", "7,14"]
+    model_dir = "SAGAN_mnist_8_62_paper_at7-14"
+    assert run_main(*flags, "--stop_after_steps", 3) == 0
+    assert checkpoint_step(model_dir)[0] == 3
+    assert run_main(*flags) == 0  # resumes and finishes both epochs
+    assert checkpoint_step(model_dir)[0] == 2 * STEPS_PER_EPOCH
+    assert "resuming from step 3" in capsys.readouterr().out
+    results = workdir / "results" / model_dir
+    rows = read_csv(str(results / "steps.csv"))
+    assert all(rows[-1][g] != "" for g in ("gamma_g", "gamma_d", "gamma_g14", "gamma_d14"))
+    assert run_main(*flags, "--phase", "sample", "--num_samples", 10, "--weights", "ema") == 0
+    assert np.load(results / "samples_ema.npy").shape == (10, 28, 28, 1)
+    assert run_main(*flags, "--phase", "eval", "--num_eval_samples", 100) == 0
+    metrics = json.loads((results / "metrics.json").read_text())
+    assert metrics["step"] == 2 * STEPS_PER_EPOCH and np.isfinite(metrics["model_ema"]["fcd"])
+    assert metrics["model"]["fcd"] != metrics["model_ema"]["fcd"]
+    assert "averaged G" in capsys.readouterr().out
+    assert run_main(*flags, "--phase", "attention", "--weights", "ema") == 0
+    drawn = sorted(p.name for p in results.glob("attention_*.png"))
+    assert drawn == ["attention_discriminator.png", "attention_discriminator14.png",
+                     "attention_generator14_ema.png", "attention_generator_ema.png"]
