@@ -35,7 +35,9 @@ def activity(doing, kept):
 @contextlib.contextmanager
 def stops_reported():
     """Turn Ctrl-C and SIGTERM within the block into Interrupted, with the message of the current activity."""
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    # Ctrl-C raises KeyboardInterrupt even where the shell started us with SIGINT ignored (a background job).
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _raise_terminated),
+                signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler)}
     try:
         yield
     except (KeyboardInterrupt, _Terminated) as stop:
@@ -44,7 +46,8 @@ def stops_reported():
         raise Interrupted(128 + signum, f"stopped by {signal.Signals(signum).name} while {doing}: {kept}; "
                                         f"run the same command to continue") from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager

@@ -48,11 +48,15 @@ def test_stop_while_the_classifier_trains_says_what_was_kept(tmp_path, sig, stat
 
 def test_deferred_holds_a_signal_until_the_block_ends():
     order = []
-    with pytest.raises(KeyboardInterrupt):
-        with interrupts.deferred():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.1)
-            order.append("block finished")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, not a background job
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts.deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.1)
+                order.append("block finished")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert order == ["block finished"]
 
 
