@@ -60,3 +60,12 @@ def run_main():
         args = [str(a) for a in argv] + [f"--{k}={v}" for k, v in defaults.items()]
         return main.main(args)
     return run
+
+
+@pytest.fixture
+def sess():
+    """A session on a new graph with a fixed graph-level seed, for tests of single ops."""
+    tf1 = tfenv.tensorflow().compat.v1
+    with tfenv.tensorflow().Graph().as_default(), tf1.Session() as session:
+        tf1.set_random_seed(1)
+        yield session

@@ -8,13 +8,6 @@ import ops
 tf1 = tf.compat.v1
 
 
-@pytest.fixture
-def sess():
-    with tf.Graph().as_default(), tf1.Session() as session:
-        tf1.set_random_seed(1)
-        yield session
-
-
 def test_layer_shapes_follow_a_dynamic_batch(sess):
     x = tf1.placeholder(tf.float32, [None, 28, 28, 1])
     z = tf1.placeholder(tf.float32, [None, 62])

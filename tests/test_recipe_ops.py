@@ -9,13 +9,6 @@ import ops
 tf1 = tf.compat.v1
 
 
-@pytest.fixture
-def sess():
-    with tf.Graph().as_default(), tf1.Session() as session:
-        tf1.set_random_seed(1)
-        yield session
-
-
 @pytest.mark.parametrize("layer", ["conv2d", "deconv2d", "linear"])
 def test_spectral_norm_finds_the_largest_singular_value_and_u_moves_only_when_assigned(sess, layer):
     x = tf.constant(np.random.default_rng(0).normal(size=(2, 7, 7, 16)).astype(np.float32))
