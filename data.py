@@ -9,7 +9,6 @@ import struct
 import subprocess
 import tarfile
 import tempfile
-import urllib.request
 
 import numpy as np
 

@@ -1,5 +1,4 @@
 """data_module.py: IDX parsing, corrupt files, and each fetch path against a local stand-in."""
-import gzip
 import hashlib
 import io
 import os

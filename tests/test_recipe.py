@@ -8,7 +8,7 @@ import tensorflow as tf
 from GAN import GAN
 from SAGAN import SAGAN
 from config import PAPER_RECIPE, Folders, ModelConfig
-from test_models import build, is_pre_bn_bias, random_batches, train_from
+from test_models import build, random_batches, train_from
 
 tf1 = tf.compat.v1
 PAPER = dict(PAPER_RECIPE, attention_at=(7, 14))
