@@ -31,6 +31,7 @@ CONFIGS = {  # name: the ModelConfig fields it changes; the first three make the
 }
 TRAINING_TABLE, RECIPE_TABLE = ("literal", "default", "bfloat16"), ("sn", "paper")
 ATTENTION_CHANNELS, ATTENTION_SIZE = 128, 7
+QUICK_EPOCH_EVAL_SAMPLES = 200  # --quick's per-epoch FCD; the full run measures the trainer's own
 SAMPLER_BATCH = 8  # --batch_size of a model that only samples; sampling runs 1,000 images per session.run
 EPOCH_CHILD = [sys.executable, os.path.abspath(__file__)]  # the command of the real-epoch child process
 
@@ -187,7 +188,8 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
     images = train_and_test(splits)[0][:epoch_images]  # the 70,000 the training uses, unless --quick
     folders = Folders(**{f"{kind}_dir": os.path.join(workdir, kind) for kind in ("checkpoint", "result", "log")})
     model = build(model_name, "default", batch_size, images, folders)
-    evaluate_epoch = epoch_evaluator(classifier, splits["t10k"][0])
+    quick = [QUICK_EPOCH_EVAL_SAMPLES] if epoch_images else []  # --quick trains on a few images
+    evaluate_epoch = epoch_evaluator(classifier, splits["t10k"][0], *quick)
     batch = model.data_X[:model.config.batch_size].astype(np.float32) / 255.0
     for all_losses in (False, True):  # TF optimises the graph on the first run of each set of fetches
         model.run_train_step(batch, model.batch_z(0), all_losses)

@@ -59,3 +59,8 @@ def test_quick_bench_measures_everything_and_writes_json(workdir, monkeypatch):
     assert (workdir / "checkpoint" / "classifier_mnist").is_dir()
     table = bench.format_markdown(report)
     assert "| SAGAN | bfloat16 |" in table and "—" not in table
+    recipe = result["recipe"]  # the recipe options' cost, timed in the same alternating blocks
+    assert recipe["sn"]["images_per_second"] > 0 and recipe["paper"]["images_per_second"] > 0
+    assert recipe["average_update"]["seconds"] > 0 and recipe["average_update"]["share_of_default_step"] > 0
+    assert "| SAGAN |" in table.split("averaged G's")[1]
+

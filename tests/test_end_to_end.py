@@ -166,6 +166,7 @@ def test_attention_phase_draws_both_blocks(workdir, run_main, capsys):
 def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_main, monkeypatch, capsys):
     import classifier
     monkeypatch.setattr(classifier, "EPOCHS", 1)
+    monkeypatch.setattr("evaluate.EPOCH_EVAL_SAMPLES", 64)  # the per-epoch FCD is drawn, not measured, here
     for gan_type in ("GAN", "SAGAN"):
         for seed in (0, 1):
             assert run_main("--gan_type", gan_type, "--seed", seed, epoch=1, eval_every=1) == 0
