@@ -49,7 +49,6 @@ class AveragedGenerator:
         self.decay = decay
         self.copy_raw = tf.group(*[tf1.assign(a, w) for w, a in self.pairs])
         self.copy_u = tf.group(*[tf1.assign(a, w) for w, a in self.pairs if w.op.name.endswith("/u")])
-        self.variables = tf1.global_variables(SCOPE + "/")
 
     def build_update(self):
         """The ops that move each averaged weight towards G's: w_ema <- decay * w_ema + (1 - decay) * w."""

@@ -1,6 +1,5 @@
 """TensorFlow as this project uses it: imported quietly, graph mode, session options, and the CPU's features."""
 import contextlib
-import logging
 import os
 import sys
 import tempfile
@@ -12,8 +11,6 @@ STARTUP_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom
                  "Could not find cuda drivers", "failed call to cuInit", "Unable to register cu",
                  "TF-TRT Warning", "This TensorFlow binary is optimized to use available CPU instructions",
                  "To enable the following instructions")
-# Python-side warnings that TensorFlow's own code triggers, not ours.
-PYTHON_NOISE = ("get_checkpoint_mtimes",)
 BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of bfloat16 arithmetic in hardware
 FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile", "amx_int8")
 
@@ -40,11 +37,6 @@ def _filtered_stderr():
             sys.stderr.flush()
 
 
-class _DropKnownWarnings(logging.Filter):
-    def filter(self, record):
-        return not any(noise in record.getMessage() for noise in PYTHON_NOISE)
-
-
 def tensorflow():
     """The tensorflow module in graph mode, its start-up noise filtered out; imported once per process."""
     global _tf
@@ -54,7 +46,6 @@ def tensorflow():
             import tensorflow as tf
             tf.config.list_physical_devices()  # the CUDA probe runs here, inside the filter
         tf.compat.v1.disable_eager_execution()
-        tf.get_logger().addFilter(_DropKnownWarnings())
         _tf = tf
     return _tf
 
