@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 import config as run_config
+import replicas
 from checkpoints import Checkpoints
 from ema import AveragedGenerator
 from errors import UserError
@@ -60,12 +61,16 @@ class GAN:
     """
     model_name = "GAN"
 
-    def __init__(self, sess, config, folders=run_config.Folders(), images=None):
+    def __init__(self, sess, config, folders=run_config.Folders(), images=None, placement=replicas.ONE_DEVICE):
         if config.gan_type != self.model_name:
             raise ValueError(f"a {config.gan_type} configuration given to {self.model_name}")
+        if len(placement.devices) > 1 and config.batch_size % len(placement.devices):
+            raise UserError(f"--batch_size {config.batch_size} does not split evenly over {len(placement.devices)} "
+                            f"devices; give a multiple of {len(placement.devices)}")
         self.sess = sess
         self.config = config
         self.folders = folders
+        self.placement = placement
         # --train_step literal: the article's two session.run calls, with its maximum-lrelu and moments bn.
         self.fused_step = config.train_step == "fused"
         self.literal_ops = config.train_step == "literal"
@@ -121,29 +126,50 @@ class GAN:
     # ------------------------------------------------------------ graph
 
     def build_model(self):
-        """Losses, optimisers, the training step, the averaged G, the samplers and the savers."""
+        """Losses, optimisers, the training step, the averaged G, the samplers and the savers.
+
+        With several devices (self.placement), one tower per device takes its slice of the batch.
+        """
         config = self.config
         tf1.set_random_seed(config.seed)
+        with self.placement.device_scope():
+            self._build_model()
+
+    def _build_model(self):
+        config = self.config
         self.inputs = tf1.placeholder(tf.float32, [None, *IMAGE_SHAPE], name="real_images")
         self.z = tf1.placeholder(tf.float32, [None, config.z_dim], name="z")
-
-        with _new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as g_pass:
-            G = self.generator(self.z, is_training=True, reuse=False)
-        with _new_entries(SN_U, SN_U_NEXT) as d_pass:  # D's u moves on its pass over the real images
-            if self.fused_step:
-                # One D pass over [real; fake], each half with its own batch statistics: bigger matmuls, same maths.
-                _, D_logits = self.discriminator(tf.concat([self.inputs, G], 0), is_training=True, reuse=False,
-                                                 batch_parts=2)
-                D_real_logits, D_fake_logits = tf.split(D_logits, 2)
-            else:
-                _, D_real_logits = self.discriminator(self.inputs, is_training=True, reuse=False)
-        if not self.fused_step:
-            _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
+        self.towers = replicas.towers(self.placement.devices, self.placement.params_device, self.placement.sync_bn)
+        tower_scopes = [t.scope for t in self.towers] or [contextlib.nullcontext]
+        inputs, zs = (replicas.slices(t, len(self.towers)) for t in (self.inputs, self.z))
+        fakes, real_logits, fake_logits = [], [], []
+        for tower_scope, inputs_part, z_part in zip(tower_scopes, inputs, zs):
+            with tower_scope():  # the first tower creates the variables, the others reuse them
+                reuse = bool(fakes)
+                with _new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as g_entries:
+                    G = self.generator(z_part, is_training=True, reuse=reuse)
+                with _new_entries(SN_U, SN_U_NEXT) as d_entries:  # D's u moves on its pass over the real images
+                    if self.fused_step:
+                        # One D pass over [real; fake], each half with its own batch statistics: bigger matmuls,
+                        # same maths.
+                        _, D_logits = self.discriminator(tf.concat([inputs_part, G], 0), is_training=True,
+                                                         reuse=reuse, batch_parts=2)
+                        D_real_logits, D_fake_logits = tf.split(D_logits, 2)
+                    else:
+                        _, D_real_logits = self.discriminator(inputs_part, is_training=True, reuse=reuse)
+                if not self.fused_step:
+                    _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
+            if not fakes:
+                g_pass, d_pass = g_entries, d_entries
+            fakes.append(G)
+            real_logits.append(D_real_logits)
+            fake_logits.append(D_fake_logits)
 
         d_losses, self.g_loss_of = LOSSES[config.loss]
-        self.d_loss_real, self.d_loss_fake = d_losses(D_real_logits, D_fake_logits)
+        d_terms = [d_losses(real, fake) for real, fake in zip(real_logits, fake_logits)]
+        self.d_loss_real, self.d_loss_fake = (replicas.mean_of([t[i] for t in d_terms]) for i in (0, 1))
         self.d_loss = self.d_loss_real + self.d_loss_fake
-        self.g_loss = self.g_loss_of(D_fake_logits)
+        self.g_loss = replicas.mean_of([self.g_loss_of(fake) for fake in fake_logits])
 
         # Split by top-level scope: D's attention block has a variable called g_conv.
         self.d_vars = tf1.trainable_variables(scope="discriminator/")
@@ -177,30 +203,38 @@ class GAN:
                 return ops + self.averaged.build_update()
 
         if self.fused_step:
-            self.train_op, self.g_loss_after_d_step = self.build_fused_step(G, d_optimizer, g_optimizer, d_after,
+            self.train_op, self.g_loss_after_d_step = self.build_fused_step(fakes, d_optimizer, g_optimizer, d_after,
                                                                             g_after)
         else:  # the article's step: session.run(d_optim), then session.run(g_optim), which recomputes G
-            self.d_optim = _then(d_optimizer.minimize(self.d_loss, var_list=self.d_vars), d_after)
-            self.g_optim = _then(g_optimizer.minimize(self.g_loss, var_list=self.g_vars, global_step=self.global_step),
-                                 g_after)
+            self.d_optim = _then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)),
+                                 d_after)
+            self.g_optim = _then(g_optimizer.apply_gradients(self._gradients(g_optimizer, self.g_loss, self.g_vars),
+                                                             global_step=self.global_step), g_after)
         self.checkpoints = Checkpoints(self)
+
+    def _gradients(self, optimizer, loss, var_list):
+        """[(gradient, variable)] of the loss; across towers each tower's part is computed on its device."""
+        return optimizer.compute_gradients(loss, var_list=var_list, colocate_gradients_with_ops=bool(self.towers))
 
     def attention_names(self):
         """(net, side) of each attention block, in the order the nets build them."""
         return []
 
-    def build_fused_step(self, G, d_optimizer, g_optimizer, d_after, g_after):
+    def build_fused_step(self, fakes, d_optimizer, g_optimizer, d_after, g_after):
         """The literal D step then G step as one session.run, with G's forward pass computed once.
 
-        Returns (train_op, g_loss). Its variables are named as the literal step's: checkpoints fit both.
+        fakes: G's images of each tower. Returns (train_op, g_loss). Its variables are named as the
+        literal step's: checkpoints fit both.
         """
-        d_step = _then(d_optimizer.apply_gradients(d_optimizer.compute_gradients(self.d_loss, var_list=self.d_vars)),
-                       d_after)
-        with tf.control_dependencies([d_step]):
-            # Built under the dependency, this D reads its weights after the D step, as the literal G step does.
-            _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
-        g_loss = self.g_loss_of(D_fake_logits)
-        g_step = g_optimizer.apply_gradients(g_optimizer.compute_gradients(g_loss, var_list=self.g_vars),
+        d_step = _then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)), d_after)
+        g_losses = []
+        for tower_scope, G in zip([t.scope for t in self.towers] or [contextlib.nullcontext], fakes):
+            with tower_scope(), tf.control_dependencies([d_step]):
+                # Built under the dependency, this D reads its weights after the D step, as the literal G step does.
+                _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
+            g_losses.append(self.g_loss_of(D_fake_logits))
+        g_loss = replicas.mean_of(g_losses)
+        g_step = g_optimizer.apply_gradients(self._gradients(g_optimizer, g_loss, self.g_vars),
                                              global_step=self.global_step)
         return _then(g_step, g_after), g_loss
 

@@ -78,6 +78,24 @@ class TrainConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ParallelConfig:
+    """Where one model trains: one device (the default), several of this machine, or a cluster's.
+
+    None of it is in model_dir: a run's checkpoints go on with any number of devices.
+    """
+
+    devices: Tuple[str, ...] = ("1",)  # a count of this machine's GPUs (else CPUs), or device names
+    sync_bn: bool = False  # batch norm over the global batch rather than each device's slice
+    cluster: Tuple[Tuple[str, str], ...] = ()  # (job, host:port) of each task, the chief first
+    task_index: int = 0  # this process's place in cluster
+
+    @property
+    def is_chief(self):
+        """Whether this process runs the training loop (the only one, or the cluster's first task)."""
+        return self.task_index == 0
+
+
+@dataclasses.dataclass(frozen=True)
 class Folders:
     """The roots under which each run keeps its own <model_dir> folder."""
 

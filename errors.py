@@ -23,3 +23,9 @@ class NonFinite(Exception):
 
 class CorruptCheckpoint(Exception):
     """A checkpoint whose files are missing or unreadable; loading falls back to the one before."""
+
+
+class WorkerLost(Exception):
+    """A task of a --cluster run stopped answering; the chief's last checkpoint is intact."""
+
+    exit_status = 1

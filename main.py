@@ -1,11 +1,12 @@
 """Command line: train, resume, sample, evaluate and compare the GAN and SAGAN of the article."""
 import argparse
+import contextlib
 import math
 import os
 import sys
 
 from config import (ATTENTION_BLOCKS, ATTENTION_SIDES, DATASETS, LOSSES, MODEL_NAMES, PAPER_RECIPE, PRECISIONS,
-                    TRAIN_STEPS, Folders, ModelConfig, TrainConfig)
+                    TRAIN_STEPS, Folders, ModelConfig, ParallelConfig, TrainConfig)
 
 PHASES = ("train", "sample", "eval", "attention", "compare")
 RECIPES = {"article": {}, "paper": PAPER_RECIPE}  # presets of flags; a flag given explicitly wins
@@ -64,6 +65,18 @@ def side_list(text):
     if not set(sides) <= set(ATTENTION_SIDES):
         raise argparse.ArgumentTypeError(f"{text!r}: attention goes on maps of side {ATTENTION_SIDES}")
     return sides
+
+
+def device_list(text):
+    """argparse type: a count of devices, or device names separated by commas."""
+    if text.isdigit():
+        if not 1 <= int(text) <= 1024:
+            raise argparse.ArgumentTypeError(f"{text} is not in [1, 1024]")
+        return (str(int(text)),)
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if len(names) < 1 or not all(n.startswith("/") for n in names):
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a count nor device names like /gpu:0,/gpu:1")
+    return names
 
 
 def parse_args(argv=None):
@@ -129,6 +142,16 @@ def parse_args(argv=None):
                    help="generated images compared with the test set by --phase eval")
     p.add_argument("--queries", type=query_list, default=None,
                    help="--phase attention: 7x7-grid positions 'row,col;row,col' (default: a spread of five)")
+    p.add_argument("--devices", type=device_list, default=ParallelConfig.devices,
+                   help="train on N devices of this machine (its GPUs, else N logical CPUs), or on the devices "
+                        "named, e.g. /gpu:0,/gpu:1; the batch is split over them")
+    p.add_argument("--sync_bn", action=argparse.BooleanOptionalAction, default=ParallelConfig.sync_bn,
+                   help="with several devices, batch norm takes the statistics of the whole batch, not each "
+                        "device's slice")
+    p.add_argument("--cluster", default=None,
+                   help="host:port of every machine, the chief first, to train on all of them (or set TF_CONFIG); "
+                        "run the same command on each with its --task_index")
+    p.add_argument("--task_index", type=bounded_int(0, 10_000), default=0, help="this machine's place in --cluster")
     p.add_argument("--checkpoint_dir", default=folders.checkpoint_dir, help="checkpoints go in <this>/<model_dir>")
     p.add_argument("--result_dir", default=folders.result_dir, help="images and CSV logs go in <this>/<model_dir>")
     p.add_argument("--log_dir", default=folders.log_dir, help="TensorBoard logs go in <this>/<model_dir>")
@@ -154,6 +177,31 @@ def configs(args):
     return (pick(ModelConfig, gan_type=args.gan_type or MODEL_NAMES[0]), pick(TrainConfig), pick(Folders))
 
 
+def parallel_config(args, environ=os.environ):
+    """The ParallelConfig of --devices, --sync_bn and --cluster/--task_index or TF_CONFIG."""
+    import cluster
+    tasks, index = (), 0
+    if args.cluster:
+        tasks, index = cluster.cluster_from_flags(args.cluster, args.task_index)
+    elif environ.get("TF_CONFIG"):
+        tasks, index = cluster.cluster_from_tf_config(environ["TF_CONFIG"])
+    return ParallelConfig(devices=args.devices, sync_bn=args.sync_bn, cluster=tasks, task_index=index)
+
+
+@contextlib.contextmanager
+def sessions(phase, parallel, train_step, log):
+    """(session, replicas.Placement): training goes on parallel's devices, the other phases on one."""
+    import tfenv
+    from replicas import ONE_DEVICE
+    if phase == "train":
+        import cluster
+        with cluster.training_session(parallel, train_step, log) as session_and_placement:
+            yield session_and_placement
+    else:
+        with tfenv.graph_session(train_step) as sess:
+            yield sess, ONE_DEVICE
+
+
 def run_phase(args, log=print):
     """Load what the phase needs, build the model in its own graph and run the phase."""
     import tfenv
@@ -161,10 +209,19 @@ def run_phase(args, log=print):
     from interrupts import activity
 
     model_config, train_config, folders = configs(args)
+    parallel = parallel_config(args)
+    if not parallel.is_chief:
+        import cluster
+        with activity(f"serving task {parallel.task_index} of the cluster", "a worker keeps no files"):
+            cluster.serve(parallel, model_config.train_step, log)
+        return
     if model_config.precision == "bfloat16" and not tfenv.bfloat16_in_hardware():
         print("warning: this CPU has neither AVX512_BF16 nor AMX, so --precision bfloat16 is emulated here and "
               "runs several times slower than float32", file=sys.stderr)
     tfenv.tensorflow()
+    if args.phase == "train":
+        import cluster
+        cluster.prepare_devices(parallel)  # before the classifier's session starts TensorFlow's runtime
     splits = load_splits(model_config.dataset, folders.data_dir, log) if args.phase != "sample" else None
     classifier = None
     if args.phase in ("eval", "compare") or (args.phase == "train" and train_config.eval_every > 0):
@@ -178,8 +235,8 @@ def run_phase(args, log=print):
         return
     from models import model_class
     images = train_and_test(splits)[0] if args.phase == "train" else None
-    with tfenv.graph_session(model_config.train_step) as sess:
-        model = model_class(model_config.gan_type)(sess, model_config, folders, images)
+    with sessions(args.phase, parallel, model_config.train_step, log) as (sess, placement):
+        model = model_class(model_config.gan_type)(sess, model_config, folders, images, placement)
         model.build_model()
         checkpoint = folders.of("checkpoint", model.model_dir)
         if args.phase == "train":
@@ -202,7 +259,7 @@ def run_phase(args, log=print):
 
 def main(argv=None):
     """Run the chosen phase; returns the exit status."""
-    from errors import Interrupted, NonFinite, UserError
+    from errors import Interrupted, NonFinite, UserError, WorkerLost
     from interrupts import stops_reported
 
     args = parse_args(argv)
@@ -218,6 +275,9 @@ def main(argv=None):
         return 2
     except Interrupted as e:
         print(e, flush=True)
+        return e.exit_status
+    except WorkerLost as e:
+        print(f"error: {e}", file=sys.stderr)
         return e.exit_status
     except NonFinite as e:
         print(f"error: training stopped: {e}; the last finite checkpoint is kept", file=sys.stderr)

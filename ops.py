@@ -5,6 +5,8 @@ precision: bfloat16 arithmetic on float32 master weights. Batch norm and softmax
 """
 import tensorflow as tf
 
+import replicas
+
 tf1 = tf.compat.v1
 
 ATTENTION_MAPS = "attention_maps"  # graph collection holding every attention block's beta
@@ -16,8 +18,8 @@ BN_MOVING_AVERAGES, BN_BATCH_STATISTICS = "bn_moving_averages", "bn_batch_statis
 BN_DECAY = 0.9
 
 
-def spectral_normed(w):
-    """w / sigma(w), sigma from one power iteration on w as a matrix [-1, last dim], from the stored u.
+def inverse_sigma(w):
+    """1 / sigma(w), sigma from one power iteration on w as a matrix [-1, last dim], from the stored u.
 
     u moves only where a model assigns it the next value this adds to SN_U_NEXT, so a pass that
     should not move it (inference, the G step's pass through D) simply leaves that value unused.
@@ -26,42 +28,58 @@ def spectral_normed(w):
     u = tf1.get_variable("u", [1, w.get_shape()[-1]], initializer=tf1.truncated_normal_initializer(),
                          trainable=False, aggregation=tf.VariableAggregation.MEAN)  # replicas average it
     v = tf.stop_gradient(tf.math.l2_normalize(tf.matmul(u, w_matrix, transpose_b=True)))  # [1, k]
-    u_next = tf.stop_gradient(tf.math.l2_normalize(tf.matmul(v, w_matrix)))  # [1, out]
-    sigma = tf.reduce_sum(tf.matmul(v, w_matrix) * u_next)
-    tf1.add_to_collection(SN_U, u)
-    tf1.add_to_collection(SN_U_NEXT, u_next)
-    return w / sigma
+    w_v = tf.matmul(v, w_matrix)  # [1, out]; sigma's gradient reaches w through it
+    u_next = tf.stop_gradient(tf.math.l2_normalize(w_v))
+    if replicas.is_first():  # u moves from the first tower's pass; the others compute the same
+        tf1.add_to_collection(SN_U, u)
+        tf1.add_to_collection(SN_U_NEXT, u_next)
+    return 1.0 / tf.reduce_sum(w_v * u_next)
+
+
+def spectral_normed(w):
+    """w / sigma(w) (inverse_sigma). The layers scale their outputs instead, which is the same and cheaper."""
+    return w * inverse_sigma(w)
 
 
 def _weight(name, shape, initializer, spectral_norm):
-    """A layer's weight variable, spectral-normed when asked."""
+    """(a layer's weight variable, what scales the layer's output before its bias: 1 / sigma, or None)."""
     w = tf1.get_variable(name, shape, tf.float32, initializer)
-    return spectral_normed(w) if spectral_norm else w
+    return w, (inverse_sigma(w) if spectral_norm else None)
+
+
+def _scaled(output, scale):
+    """output * scale (a scalar or a per-channel vector), in output's dtype; output itself for None."""
+    # A layer is linear in its weight, so scaling its output by 1 / sigma equals using w / sigma,
+    # without writing the normalised weight and reading it back in every pass and its gradient.
+    return output if scale is None else output * tf.cast(scale, output.dtype)
 
 
 def conv2d(input_, output_dim, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name="conv2d", spectral_norm=False):
     """k_h x k_w convolution with stride (d_h, d_w) and SAME padding."""
     with tf1.variable_scope(name):
         in_dim = input_.get_shape()[-1]
-        w = _weight("w", [k_h, k_w, in_dim, output_dim], tf1.truncated_normal_initializer(stddev=stddev),
-                    spectral_norm)
+        w, scale = _weight("w", [k_h, k_w, in_dim, output_dim], tf1.truncated_normal_initializer(stddev=stddev),
+                           spectral_norm)
         b = tf1.get_variable("biases", [output_dim], initializer=tf1.constant_initializer(0.0))
         conv = tf.nn.conv2d(input_, tf.cast(w, input_.dtype), strides=[1, d_h, d_w, 1], padding="SAME")
-        return tf.nn.bias_add(conv, tf.cast(b, input_.dtype))
+        return tf.nn.bias_add(_scaled(conv, scale), tf.cast(b, input_.dtype))
 
 
 def conv2d_siblings(input_, output_dims, names, k_h=4, k_w=4, d_h=1, d_w=1, stddev=0.02, spectral_norm=False):
     """conv2d(input_, output_dims[i], name=names[i]) for each i, as one convolution: the same variables and maths."""
     in_dim = input_.get_shape()[-1]
-    kernels, biases = [], []
+    kernels, scales, biases = [], [], []
     for output_dim, name in zip(output_dims, names):
         with tf1.variable_scope(name):
-            kernels.append(_weight("w", [k_h, k_w, in_dim, output_dim],
-                                   tf1.truncated_normal_initializer(stddev=stddev), spectral_norm))
+            w, scale = _weight("w", [k_h, k_w, in_dim, output_dim], tf1.truncated_normal_initializer(stddev=stddev),
+                               spectral_norm)
+            kernels.append(w)
+            scales.append(None if scale is None else tf.fill([output_dim], scale))
             biases.append(tf1.get_variable("biases", [output_dim], initializer=tf1.constant_initializer(0.0)))
     # One wide convolution keeps the cores busier than a few narrow ones.
     conv = tf.nn.conv2d(input_, tf.cast(tf.concat(kernels, 3), input_.dtype), strides=[1, d_h, d_w, 1],
                         padding="SAME")
+    conv = _scaled(conv, tf.concat(scales, 0) if spectral_norm else None)  # 1 / sigma per kernel's channels
     conv = tf.nn.bias_add(conv, tf.cast(tf.concat(biases, 0), input_.dtype))
     return tf.split(conv, output_dims, axis=3)
 
@@ -72,12 +90,13 @@ def deconv2d(input_, output_shape, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name
     with tf1.variable_scope(name):
         in_dim = input_.get_shape()[-1]
         # The kernel of conv2d_transpose is [h, w, out_channels, in_channels].
-        w = _weight("w", [k_h, k_w, out_c, in_dim], tf1.random_normal_initializer(stddev=stddev), spectral_norm)
+        w, scale = _weight("w", [k_h, k_w, out_c, in_dim], tf1.random_normal_initializer(stddev=stddev),
+                           spectral_norm)
         b = tf1.get_variable("biases", [out_c], initializer=tf1.constant_initializer(0.0))
         dynamic_shape = tf.stack([tf.shape(input_)[0], out_h, out_w, out_c])
         deconv = tf.nn.conv2d_transpose(input_, tf.cast(w, input_.dtype), output_shape=dynamic_shape,
                                         strides=[1, d_h, d_w, 1], padding="SAME")
-        deconv = tf.nn.bias_add(deconv, tf.cast(b, input_.dtype))
+        deconv = tf.nn.bias_add(_scaled(deconv, scale), tf.cast(b, input_.dtype))
         deconv.set_shape([None, out_h, out_w, out_c])
         return deconv
 
@@ -86,10 +105,10 @@ def linear(input_, output_size, scope="linear", stddev=0.02, bias_start=0.0, spe
     """Fully connected layer."""
     with tf1.variable_scope(scope):
         in_dim = input_.get_shape()[-1]
-        matrix = _weight("Matrix", [in_dim, output_size], tf1.random_normal_initializer(stddev=stddev),
-                         spectral_norm)
+        matrix, scale = _weight("Matrix", [in_dim, output_size], tf1.random_normal_initializer(stddev=stddev),
+                                spectral_norm)
         bias = tf1.get_variable("bias", [output_size], initializer=tf1.constant_initializer(bias_start))
-        return tf.matmul(input_, tf.cast(matrix, input_.dtype)) + tf.cast(bias, input_.dtype)
+        return _scaled(tf.matmul(input_, tf.cast(matrix, input_.dtype)), scale) + tf.cast(bias, input_.dtype)
 
 
 def lrelu(x, leak=0.2, literal_ops=False, name="lrelu"):
@@ -167,11 +186,15 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=1e-5, literal_ops=False, b
         if batch_parts > 1:
             x32 = tf.reshape(x32, [batch_parts, -1] + x.get_shape().as_list()[1:])  # [P, B/P, ..., C]
         axes = list(range(1 if batch_parts > 1 else 0, len(x32.get_shape()) - 1))
-        if literal_ops:
-            mean, variance = tf.nn.moments(x32, axes=axes, keepdims=True)
+        if literal_ops or replicas.synchronised():
+            # --sync_bn: the global batch's statistics, all-reduced over the towers
+            mean, variance = (replicas.global_moments(x32, axes) if replicas.synchronised() else
+                              tf.nn.moments(x32, axes=axes, keepdims=True))
             normalised = tf.nn.batch_normalization(x32, mean, variance, beta, gamma, epsilon)
         else:
             normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon, axes)
+        if not replicas.is_first():  # the first tower's pass moves the averages, once a step
+            return tf.cast(tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:]), x.dtype)
         # [C], or [P, C] per part
         mean, variance = (tf.reshape(s, [batch_parts, channels] if batch_parts > 1 else [channels])
                           for s in (mean, variance))
@@ -219,8 +242,9 @@ def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=F
 def conv1x1(input_, output_dim, name, spectral_norm=False):
     """1x1 convolution without bias, Glorot-initialised, as the SAGAN paper's attention block has them."""
     with tf1.variable_scope(name):
-        w = _weight("w", [1, 1, input_.get_shape()[-1], output_dim], tf1.glorot_uniform_initializer(), spectral_norm)
-        return tf.nn.conv2d(input_, tf.cast(w, input_.dtype), strides=[1, 1, 1, 1], padding="SAME")
+        w, scale = _weight("w", [1, 1, input_.get_shape()[-1], output_dim], tf1.glorot_uniform_initializer(),
+                           spectral_norm)
+        return _scaled(tf.nn.conv2d(input_, tf.cast(w, input_.dtype), strides=[1, 1, 1, 1], padding="SAME"), scale)
 
 
 def paper_attention(x, scope="attention", reuse=False, spectral_norm=False):

@@ -188,13 +188,16 @@ def test_bn_in_two_batch_parts_is_two_passes_over_the_halves(sess, fused):
         np.testing.assert_allclose(sess.run(v), expected[v.op.name.split("/")[-1]], rtol=1e-5)
 
 
-def test_sibling_convolutions_are_the_separate_convolutions(sess):
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_sibling_convolutions_are_the_separate_convolutions(sess, spectral_norm):
     x = tf.constant(np.random.default_rng(7).normal(size=(3, 7, 7, 32)).astype(np.float32))
     with tf1.variable_scope("net"):
-        together = ops.conv2d_siblings(x, [4, 4, 32], ["f", "g", "h"])
+        together = ops.conv2d_siblings(x, [4, 4, 32], ["f", "g", "h"], spectral_norm=spectral_norm)
     with tf1.variable_scope("net", reuse=True):
-        apart = [ops.conv2d(x, dim, 4, 4, 1, 1, name=name) for dim, name in zip([4, 4, 32], "fgh")]
-    assert sorted(v.op.name for v in tf1.global_variables()) == [f"net/{n}/{k}" for n in "fgh" for k in ("biases", "w")]
+        apart = [ops.conv2d(x, dim, 4, 4, 1, 1, name=name, spectral_norm=spectral_norm)
+                 for dim, name in zip([4, 4, 32], "fgh")]
+    kinds = ("biases", "u", "w") if spectral_norm else ("biases", "w")
+    assert sorted(v.op.name for v in tf1.global_variables()) == [f"net/{n}/{k}" for n in "fgh" for k in kinds]
     sess.run(tf1.global_variables_initializer())
     for v in tf1.global_variables("net/"):
         if v.op.name.endswith("biases"):

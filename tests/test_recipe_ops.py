@@ -38,6 +38,36 @@ def test_spectral_norm_finds_the_largest_singular_value_and_u_moves_only_when_as
     np.testing.assert_allclose(normed_value, w_value / sigma, rtol=1e-3, atol=1e-6)
 
 
+@pytest.mark.parametrize("layer", ["conv2d", "deconv2d", "linear", "conv1x1"])
+def test_a_spectral_normed_layer_is_the_layer_with_w_over_sigma_in_value_and_gradient(sess, layer):
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(size=(2, 7, 7, 16)).astype(np.float32))
+    flat = tf.reshape(x, [2, -1])
+    with tf1.variable_scope("sn"):
+        layer_out = {"conv2d": lambda: ops.conv2d(x, 8, name="layer", spectral_norm=True),
+                     "deconv2d": lambda: ops.deconv2d(x, [None, 14, 14, 8], name="layer", spectral_norm=True),
+                     "linear": lambda: ops.linear(flat, 8, scope="layer", spectral_norm=True),
+                     "conv1x1": lambda: ops.conv1x1(x, 8, "layer", spectral_norm=True)}[layer]()
+    w = [v for v in tf1.trainable_variables() if v.op.name.endswith(("/w", "/Matrix"))][0]
+    bias = [v for v in tf1.trainable_variables() if v.op.name.endswith(("biases", "bias"))]
+    with tf1.variable_scope("sn/layer", reuse=True):
+        normed = ops.spectral_normed(w)  # the official code's way: divide the weight, then use it
+    reference = {"conv2d": lambda: tf.nn.conv2d(x, normed, [1, 2, 2, 1], "SAME"),
+                 "deconv2d": lambda: tf.nn.conv2d_transpose(x, normed, [2, 14, 14, 8], [1, 2, 2, 1], "SAME"),
+                 "linear": lambda: tf.matmul(flat, normed),
+                 "conv1x1": lambda: tf.nn.conv2d(x, normed, [1, 1, 1, 1], "SAME")}[layer]()
+    if bias:
+        reference += bias[0]
+    sess.run(tf1.global_variables_initializer())
+    for v in bias:
+        sess.run(v.assign(rng.normal(size=v.shape.as_list())))
+    weighting = tf.constant(rng.normal(size=layer_out.shape.as_list()).astype(np.float32))
+    grads = [tf.gradients(tf.reduce_sum(out * weighting), w)[0] for out in (layer_out, reference)]
+    got = sess.run({"out": [layer_out, reference], "grad": grads})
+    np.testing.assert_allclose(*got["out"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(*got["grad"], rtol=1e-3, atol=1e-4 * np.abs(got["grad"][1]).max())
+
+
 def test_hinge_losses_match_hand_computed_values(sess):
     real = tf.constant([[2.0], [0.5], [-1.0]])
     fake = tf.constant([[-2.0], [0.25], [1.5]])

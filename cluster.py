@@ -1,0 +1,184 @@
+"""Devices and processes of a data-parallel run: --devices, --cluster and TF_CONFIG, on TensorFlow's runtime.
+
+One machine: the towers go on its GPUs, or on as many logical CPU devices (a real replica each, but no
+speed-up: they share the cores). Several machines: every task starts a tf.distribute.Server; the chief
+(the first task) builds every tower in its graph, placed on the tasks' devices, and runs the training
+loop; the other tasks serve their devices until the chief says it is done. Only the chief writes files.
+A task that dies fails the chief's next step (within STEP_TIMEOUT_SECONDS); a chief that dies stops the
+others at their next probe.
+"""
+import contextlib
+import json
+
+import tfenv
+from errors import UserError, WorkerLost
+from replicas import Placement
+
+STEP_TIMEOUT_SECONDS = 300  # longest a session.run may wait on another task
+PROBE_SECONDS = 5  # how often a worker checks on the chief
+DONE_QUEUE = "done_queue_{job}_{index}"  # where the chief leaves a worker its token to stop
+
+
+def cluster_from_flags(addresses, task_index):
+    """(cluster, task_index) of --cluster host:port,host:port --task_index i: jobs all 'worker'."""
+    tasks = tuple(("worker", a.strip()) for a in addresses.split(",") if a.strip())
+    if len(tasks) < 2:
+        raise UserError(f"--cluster {addresses!r} names {len(tasks)} task; give host:port of each, the chief first")
+    if not 0 <= task_index < len(tasks):
+        raise UserError(f"--task_index {task_index} is not in [0, {len(tasks) - 1}] for a cluster of {len(tasks)}")
+    return tasks, task_index
+
+
+def cluster_from_tf_config(text):
+    """(cluster, task_index) of a TF_CONFIG: its chief (if any) first, then its workers."""
+    try:
+        spec = json.loads(text)
+        jobs, task = spec["cluster"], spec["task"]
+        tasks = tuple((job, address) for job in ("chief", "worker") for address in jobs.get(job, []))
+        index = tasks.index((task["type"], jobs[task["type"]][int(task["index"])]))
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        raise UserError(f"TF_CONFIG is not a cluster with this task in it ({e}); see docs/usage.md") from None
+    if set(jobs) - {"chief", "worker"}:
+        raise UserError(f"TF_CONFIG has jobs {sorted(jobs)}; only 'chief' and 'worker' take part here")
+    return tasks, index
+
+
+def _device_kind(tf):
+    return "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+
+
+def _task_name(cluster, position):
+    job = cluster[position][0]
+    return f"/job:{job}/replica:0/task:{sum(1 for j, _ in cluster[:position] if j == job)}"
+
+
+def _local_count(parallel):
+    return int(parallel.devices[0]) if len(parallel.devices) == 1 and parallel.devices[0].isdigit() else None
+
+
+def prepare_devices(parallel):
+    """Make --devices N logical CPU devices on a machine without GPUs; before the first session."""
+    tf = tfenv.tensorflow()
+    count = _local_count(parallel)
+    if count is None:
+        return
+    if _device_kind(tf) == "GPU":
+        found = len(tf.config.list_physical_devices("GPU"))
+        if count > found:
+            raise UserError(f"--devices {count}: this machine has {found} GPU(s)")
+    elif count > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        if len(tf.config.get_logical_device_configuration(cpu) or [None]) != count:
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def tower_devices(parallel, tf):
+    """The towers' device names, one per replica."""
+    count = _local_count(parallel)
+    if count is None:
+        return tuple(parallel.devices)
+    kind = _device_kind(tf)
+    local = [f"/device:{kind}:{i}" for i in range(count)]
+    if not parallel.cluster:
+        return tuple(local) if count > 1 else ()
+    return tuple(_task_name(parallel.cluster, k) + d for k in range(len(parallel.cluster)) for d in local)
+
+
+def session_config(parallel, train_step, tf):
+    """tfenv's session options, with the devices and cluster of parallel."""
+    config = tfenv.session_config(train_step)
+    count = _local_count(parallel)
+    if count and count > 1 and _device_kind(tf) == "CPU":
+        config.device_count["CPU"] = count
+    if parallel.cluster:
+        config.experimental.collective_group_leader = _task_name(parallel.cluster, 0)
+        config.operation_timeout_in_ms = STEP_TIMEOUT_SECONDS * 1000
+    return config
+
+
+def _server(parallel, config, tf):
+    job, address = parallel.cluster[parallel.task_index]
+    jobs = {}
+    for j, a in parallel.cluster:
+        jobs.setdefault(j, []).append(a)
+    index = int(_task_name(parallel.cluster, parallel.task_index).rsplit(":", 1)[1])
+    try:
+        return tf.distribute.Server(tf.train.ClusterSpec(jobs), job_name=job, task_index=index, config=config)
+    except Exception as e:  # an address in use or unknown: TF raises a bare UnknownError
+        raise UserError(f"cannot serve {address} as task {parallel.task_index} of --cluster: {e}".splitlines()[0])
+
+
+def _done_queue(tf, name_of_task):
+    job, index = name_of_task.split("/")[1][len("job:"):], name_of_task.rsplit(":", 1)[1]
+    with tf.device(name_of_task):
+        return tf.compat.v1.FIFOQueue(1, tf.int32, shared_name=DONE_QUEUE.format(job=job, index=index))
+
+
+@contextlib.contextmanager
+def training_session(parallel, train_step, log=print):
+    """(session on a new default graph, Placement) for the chief's training; tells the workers when it ends."""
+    tf = tfenv.tensorflow()
+    prepare_devices(parallel)
+    devices = tower_devices(parallel, tf)
+    config = session_config(parallel, train_step, tf)
+    target = ""
+    if parallel.cluster:
+        target = _server(parallel, config, tf).target
+        log(f"chief: {len(devices)} towers on {len(parallel.cluster)} tasks; waiting for every task to answer")
+    params_device = (_task_name(parallel.cluster, 0) + "/device:CPU:0" if parallel.cluster else
+                     "/device:CPU:0" if devices else None)
+    placement = Placement(devices, params_device, parallel.sync_bn)
+    with tf.Graph().as_default(), tf.compat.v1.Session(target, config=config) as sess:
+        try:
+            yield sess, placement
+        except tf.errors.OpError as e:
+            if not parallel.cluster:
+                raise
+            raise WorkerLost(f"a task of the cluster stopped answering ({type(e).__name__}: "
+                             f"{str(e).splitlines()[0][:200]}); the last checkpoint is intact: restart every "
+                             f"task, then this command, to resume") from None
+        finally:
+            if parallel.cluster:
+                _tell_workers_done(sess, parallel, tf)
+
+
+def _tell_workers_done(sess, parallel, tf):
+    """Leave each live worker its stop token; a dead one is skipped."""
+    for position in range(1, len(parallel.cluster)):
+        enqueue = _done_queue(tf, _task_name(parallel.cluster, position)).enqueue(1)
+        with contextlib.suppress(tf.errors.OpError):
+            sess.run(enqueue, options=tf.compat.v1.RunOptions(timeout_in_ms=PROBE_SECONDS * 1000))
+
+
+def serve(parallel, train_step, log=print):
+    """A worker: serve this task's devices to the chief until it is done; WorkerLost if it disappears."""
+    tf = tfenv.tensorflow()
+    tf1 = tf.compat.v1
+    prepare_devices(parallel)
+    config = session_config(parallel, train_step, tf)
+    server = _server(parallel, config, tf)
+    me, chief = _task_name(parallel.cluster, parallel.task_index), _task_name(parallel.cluster, 0)
+    config.device_filters.extend([me, chief])  # this process's own session needs no other task
+    log(f"worker {parallel.task_index}: serving {me} to the chief at {parallel.cluster[0][1]}")
+    seen_chief = False
+    with tf.Graph().as_default(), tf1.Session(server.target, config=config) as sess:
+        stop_token = _done_queue(tf, me).dequeue()
+        with tf.device(chief + "/device:CPU:0"):
+            probe = tf.constant(0) + 1
+        wait = tf1.RunOptions(timeout_in_ms=PROBE_SECONDS * 1000)
+        while True:
+            try:
+                sess.run(stop_token, options=wait)
+                log(f"worker {parallel.task_index}: the chief is done")
+                return
+            except tf.errors.DeadlineExceededError:
+                pass
+            try:
+                sess.run(probe, options=wait)
+                seen_chief = True
+            except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError) as e:
+                if seen_chief:
+                    raise WorkerLost(f"worker {parallel.task_index}: the chief at {parallel.cluster[0][1]} stopped "
+                                     f"answering ({type(e).__name__}); restart the chief with its command, then this "
+                                     f"worker") from None
+

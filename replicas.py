@@ -1,0 +1,137 @@
+"""In-graph replication: one tower per device, all built in one graph and sharing one set of variables.
+
+Each tower takes an equal slice of the global batch. The variables live once, on the parameter device,
+so the towers cannot drift apart; the gradient of the towers' mean loss is the mean of their gradients,
+and one apply_gradients moves every tower. Batch norm normalises each tower's slice by its own
+statistics (as PyTorch's DataParallel does), or with sync_bn by those of the whole global batch,
+all-reduced over the towers with TensorFlow's collective ops. What moves once a step (batch norm's
+moving averages, spectral norm's u) moves from the first tower's pass, as on one device.
+"""
+import contextlib
+import dataclasses
+from typing import Optional, Tuple
+
+import tensorflow as tf
+
+tf1 = tf.compat.v1
+
+GROUP_KEY = 1  # every tower of a model is one collective group
+FIRST_INSTANCE_KEY = 100  # of the forward collectives; their gradients' keys start at FIRST_BACKWARD_KEY
+FIRST_BACKWARD_KEY = 1_000_000
+COLLECTIVE_TIMEOUT_SECONDS = 300  # a tower whose peer is gone fails instead of waiting for ever
+VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "AutoReloadVariable"})
+
+_current = None  # the Tower being built, or None outside towers
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """Where a model's ops go: its towers' devices (none: one device, as always) and its variables'."""
+
+    devices: Tuple[str, ...] = ()
+    params_device: Optional[str] = None
+    sync_bn: bool = False
+
+    def device_scope(self):
+        """The parameter device's scope, or none for one device."""
+        return tf1.device(self.params_device) if self.params_device else contextlib.nullcontext()
+
+
+ONE_DEVICE = Placement()
+
+
+class _Group:
+    """What the towers of one model share: the instance keys of their collectives."""
+
+    def __init__(self, count):
+        self.count = count
+        self.backward_keys = {}  # (forward key, n): the key of the n-th gradient built through that collective
+
+    def backward_key(self, forward_key, n):
+        """The same key for the n-th gradient of a collective in every tower (each tf.gradients builds one)."""
+        return self.backward_keys.setdefault((forward_key, n), FIRST_BACKWARD_KEY + len(self.backward_keys))
+
+
+class Tower:
+    """One replica of the nets: its index, its device, and the keys of its collectives."""
+
+    def __init__(self, index, group, device, params_device, sync_bn):
+        self.index, self.count, self.group, self.device = index, group.count, group, device
+        self.params_device, self.sync_bn = params_device, sync_bn
+        self._collectives = 0  # every tower builds the same collectives in the same order: the k-th ones meet
+        self._gradients_built = {}  # forward key: how many gradients this tower built through it
+
+    @contextlib.contextmanager
+    def scope(self):
+        """Ops built inside go on this tower's device, variables on the parameter device."""
+        global _current
+        outer, _current = _current, self
+        try:
+            with tf1.device(self._place), tf1.name_scope(f"tower_{self.index}/"):
+                yield self
+        finally:
+            _current = outer
+
+    def _place(self, op):
+        return self.params_device if op.type in VARIABLE_OPS else self.device
+
+    def all_sum(self, x):
+        """The sum of x over the towers, in every tower; its gradient is the sum of theirs."""
+        forward_key = FIRST_INSTANCE_KEY + self._collectives
+        self._collectives += 1
+
+        def reduce(value, instance_key):
+            return tf.raw_ops.CollectiveReduce(input=value, group_size=self.count, group_key=GROUP_KEY,
+                                               instance_key=instance_key, merge_op="Add", final_op="Id",
+                                               subdiv_offsets=[0], timeout_seconds=COLLECTIVE_TIMEOUT_SECONDS)
+
+        def gradient(grad):
+            # Every tower reads the sum, so each one's input gets the sum of all the towers' gradients.
+            n = self._gradients_built.get(forward_key, 0)
+            self._gradients_built[forward_key] = n + 1
+            return reduce(grad, self.group.backward_key(forward_key, n))
+
+        @tf.custom_gradient
+        def summed(value):
+            return reduce(value, forward_key), gradient
+
+        return summed(x)
+
+
+def towers(devices, params_device, sync_bn):
+    """A Tower per device, or [] for one device: the nets are then built as they always were."""
+    if len(devices) < 2:
+        return []
+    group = _Group(len(devices))
+    return [Tower(i, group, device, params_device, sync_bn) for i, device in enumerate(devices)]
+
+
+def is_first():
+    """Whether the pass being built moves what moves once a step: outside towers, or in the first tower."""
+    return _current is None or _current.index == 0
+
+
+def synchronised():
+    """Whether batch norm's statistics are the global batch's (sync_bn across several towers)."""
+    return _current is not None and _current.sync_bn
+
+
+def global_moments(x, axes):
+    """(mean, variance) over axes of the global batch whose slice is x, keepdims; x float32."""
+    tower = _current
+    local_count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), tf.float32)
+    count = local_count * tower.count  # the towers' slices are equal
+    mean = tower.all_sum(tf.reduce_sum(x, axes, keepdims=True)) / count
+    # Two passes, as tf.nn.moments: no cancellation between E[x^2] and E[x]^2.
+    variance = tower.all_sum(tf.reduce_sum(tf.math.squared_difference(x, mean), axes, keepdims=True)) / count
+    return mean, variance
+
+
+def slices(tensor, count):
+    """tensor split into count equal slices along the batch; [tensor] for count <= 1."""
+    return [tensor] if count <= 1 else tf.split(tensor, count)
+
+
+def mean_of(tensors):
+    """The mean of the towers' tensors; the tensor itself for one."""
+    return tensors[0] if len(tensors) == 1 else tf.add_n(tensors) / float(len(tensors))

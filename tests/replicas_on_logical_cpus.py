@@ -1,0 +1,66 @@
+"""Child of test_replicas.py: train one model on one device and on two logical CPU devices, from the same weights.
+
+Logical devices must be made before TensorFlow's runtime starts, so this runs in a process of its own.
+Usage: replicas_on_logical_cpus.py OUT.npz GAN|SAGAN STEPS BATCH_SIZE [recipe flags as JSON]
+Writes, per placement ('one', 'sync', 'apart'): the gradients of both losses at the initial weights, the
+losses of each step, and every variable after the steps.
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+import tfenv  # noqa: E402
+from config import ModelConfig, ParallelConfig  # noqa: E402
+from models import model_class  # noqa: E402
+from replicas import ONE_DEVICE, Placement  # noqa: E402
+
+DEVICES = ("/device:CPU:0", "/device:CPU:1")
+
+
+def main(out, model_name, steps, batch_size, flags):
+    """Train each placement from the first one's initial weights; save what the test compares."""
+    import cluster
+    tf = tfenv.tensorflow()
+    tf1 = tf.compat.v1
+    parallel = ParallelConfig(devices=("2",))
+    cluster.prepare_devices(parallel)
+    rng = np.random.default_rng(0)
+    batches = rng.random((steps, batch_size, 28, 28, 1), dtype=np.float32)
+    zs = rng.uniform(-1, 1, (steps, batch_size, 62)).astype(np.float32)
+    config = ModelConfig(gan_type=model_name, batch_size=batch_size, **flags)
+    placements = {"one": ONE_DEVICE, "sync": Placement(DEVICES, "/device:CPU:0", True),
+                  "apart": Placement(DEVICES, "/device:CPU:0", False)}
+    initial, saved = None, {}
+    for name, placement in placements.items():
+        with tf.Graph().as_default(), tf1.Session(config=cluster.session_config(parallel, "fused", tf)) as sess:
+            model = model_class(model_name)(sess, config, placement=placement)
+            model.build_model()
+            variables = {v.op.name: v for v in tf1.global_variables()}
+            grads = tf.gradients(model.d_loss, model.d_vars) + tf.gradients(model.g_loss, model.g_vars)
+            if initial is None:
+                model.initialize()
+                initial = dict(zip(variables, sess.run(list(variables.values()))))
+            else:
+                for key, v in variables.items():
+                    v.load(initial[key], sess)
+            feed = {model.inputs: batches[0], model.z: zs[0]}
+            for i, g in enumerate(sess.run(grads, feed)):
+                saved[f"{name}/grad/{i}"] = g
+            placed = {op.device for op in sess.graph.get_operations() if op.type in ("Conv2D", "MatMul")}
+            saved[f"{name}/devices"] = np.array(sorted(placed))
+            for step in range(steps):
+                losses = model.run_train_step(batches[step], zs[step], all_losses=True)
+                for key, value in losses.items():
+                    saved[f"{name}/loss/{step}/{key}"] = value
+            for key, value in zip(variables, sess.run(list(variables.values()))):
+                saved[f"{name}/var/{key}"] = value
+    np.savez(out, **saved)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+         json.loads(sys.argv[5]) if len(sys.argv) > 5 else {})
