@@ -12,11 +12,11 @@ import json
 
 import tfenv
 from errors import UserError, WorkerLost
-from replicas import Placement
 
 STEP_TIMEOUT_SECONDS = 300  # longest a session.run may wait on another task
 PROBE_SECONDS = 5  # how often a worker checks on the chief
 DONE_QUEUE = "done_queue_{job}_{index}"  # where the chief leaves a worker its token to stop
+DONE, FAILED = 1, 2  # the tokens: the chief finished or was stopped by a signal; the chief lost a task
 
 
 def cluster_from_flags(addresses, task_index):
@@ -127,10 +127,13 @@ def training_session(parallel, train_step, log=print):
         log(f"chief: {len(devices)} towers on {len(parallel.cluster)} tasks; waiting for every task to answer")
     params_device = (_task_name(parallel.cluster, 0) + "/device:CPU:0" if parallel.cluster else
                      "/device:CPU:0" if devices else None)
+    from replicas import Placement  # imports TensorFlow, which tfenv imports first, quietly
     placement = Placement(devices, params_device, parallel.sync_bn)
     with tf.Graph().as_default(), tf.compat.v1.Session(target, config=config) as sess:
+        token = FAILED
         try:
             yield sess, placement
+            token = DONE
         except tf.errors.OpError as e:
             if not parallel.cluster:
                 raise
@@ -139,19 +142,24 @@ def training_session(parallel, train_step, log=print):
                              f"task, then this command, to resume") from None
         finally:
             if parallel.cluster:
-                _tell_workers_done(sess, parallel, tf)
+                _tell_workers(sess, parallel, tf, token)
 
 
-def _tell_workers_done(sess, parallel, tf):
+def _tell_workers(sess, parallel, tf, token):
     """Leave each live worker its stop token; a dead one is skipped."""
     for position in range(1, len(parallel.cluster)):
-        enqueue = _done_queue(tf, _task_name(parallel.cluster, position)).enqueue(1)
+        enqueue = _done_queue(tf, _task_name(parallel.cluster, position)).enqueue(token)
         with contextlib.suppress(tf.errors.OpError):
             sess.run(enqueue, options=tf.compat.v1.RunOptions(timeout_in_ms=PROBE_SECONDS * 1000))
 
 
 def serve(parallel, train_step, log=print):
     """A worker: serve this task's devices to the chief until it is done; WorkerLost if it disappears."""
+    with tfenv.native_logs_dropped():
+        _serve(parallel, train_step, log)
+
+
+def _serve(parallel, train_step, log):
     tf = tfenv.tensorflow()
     tf1 = tf.compat.v1
     prepare_devices(parallel)
@@ -168,9 +176,11 @@ def serve(parallel, train_step, log=print):
         wait = tf1.RunOptions(timeout_in_ms=PROBE_SECONDS * 1000)
         while True:
             try:
-                sess.run(stop_token, options=wait)
-                log(f"worker {parallel.task_index}: the chief is done")
-                return
+                if sess.run(stop_token, options=wait) == DONE:
+                    log(f"worker {parallel.task_index}: the chief is done")
+                    return
+                raise WorkerLost(f"worker {parallel.task_index}: the chief stopped on an error (it says which); "
+                                 f"restart the chief with its command, then this worker")
             except tf.errors.DeadlineExceededError:
                 pass
             try:

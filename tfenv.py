@@ -1,6 +1,7 @@
 """TensorFlow as this project uses it: imported quietly, graph mode, session options, and the CPU's features."""
 import contextlib
 import os
+import re
 import sys
 import tempfile
 
@@ -17,9 +18,12 @@ FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16"
 _tf = None
 
 
+NATIVE_LOG_LINE = re.compile(r"^([IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]|\t \[\[\{\{node )")
+
+
 @contextlib.contextmanager
-def _filtered_stderr():
-    """Capture file descriptor 2 (where C++ writes) and pass on every line that is not start-up noise."""
+def _filtered_stderr(noise=lambda line: any(n in line for n in STARTUP_NOISE)):
+    """Capture file descriptor 2 (where C++ writes) and pass on every line that is not noise."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:
@@ -32,7 +36,7 @@ def _filtered_stderr():
             os.close(saved)
             captured.seek(0)
             for line in captured.read().decode(errors="replace").splitlines(keepends=True):
-                if not any(noise in line for noise in STARTUP_NOISE):
+                if not noise(line):
                     sys.stderr.write(line)
             sys.stderr.flush()
 
@@ -48,6 +52,14 @@ def tensorflow():
         tf.compat.v1.disable_eager_execution()
         _tf = tf
     return _tf
+
+
+def native_logs_dropped():
+    """A block during which TensorFlow's C++ info and warning lines are dropped and the rest of stderr held back.
+
+    For a cluster's worker, whose runtime logs every server event and every cancelled wait.
+    """
+    return _filtered_stderr(lambda line: bool(NATIVE_LOG_LINE.match(line)) or any(n in line for n in STARTUP_NOISE))
 
 
 def session_config(train_step):

@@ -1,9 +1,9 @@
 """Child of test_replicas.py: train one model on one device and on two logical CPU devices, from the same weights.
 
 Logical devices must be made before TensorFlow's runtime starts, so this runs in a process of its own.
-Usage: replicas_on_logical_cpus.py OUT.npz GAN|SAGAN STEPS BATCH_SIZE [recipe flags as JSON]
+Usage: replicas_on_logical_cpus.py OUT.npz GAN|SAGAN STEPS BATCH_SIZE PLACEMENTS [recipe flags as JSON]
 Writes, per placement ('one', 'sync', 'apart'): the gradients of both losses at the initial weights, the
-losses of each step, and every variable after the steps.
+losses of each step, and every variable after the first step and after the last.
 """
 import json
 import os
@@ -21,7 +21,7 @@ from replicas import ONE_DEVICE, Placement  # noqa: E402
 DEVICES = ("/device:CPU:0", "/device:CPU:1")
 
 
-def main(out, model_name, steps, batch_size, flags):
+def main(out, model_name, steps, batch_size, wanted, flags):
     """Train each placement from the first one's initial weights; save what the test compares."""
     import cluster
     tf = tfenv.tensorflow()
@@ -35,7 +35,8 @@ def main(out, model_name, steps, batch_size, flags):
     placements = {"one": ONE_DEVICE, "sync": Placement(DEVICES, "/device:CPU:0", True),
                   "apart": Placement(DEVICES, "/device:CPU:0", False)}
     initial, saved = None, {}
-    for name, placement in placements.items():
+    for name in wanted:
+        placement = placements[name]
         with tf.Graph().as_default(), tf1.Session(config=cluster.session_config(parallel, "fused", tf)) as sess:
             model = model_class(model_name)(sess, config, placement=placement)
             model.build_model()
@@ -56,11 +57,12 @@ def main(out, model_name, steps, batch_size, flags):
                 losses = model.run_train_step(batches[step], zs[step], all_losses=True)
                 for key, value in losses.items():
                     saved[f"{name}/loss/{step}/{key}"] = value
-            for key, value in zip(variables, sess.run(list(variables.values()))):
-                saved[f"{name}/var/{key}"] = value
+                if step in (0, steps - 1):
+                    for key, value in zip(variables, sess.run(list(variables.values()))):
+                        saved[f"{name}/{'first' if step == 0 else 'last'}/{key}"] = value
     np.savez(out, **saved)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
-         json.loads(sys.argv[5]) if len(sys.argv) > 5 else {})
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].split(","),
+         json.loads(sys.argv[6]) if len(sys.argv) > 6 else {})
