@@ -16,7 +16,7 @@ from errors import UserError
 from interrupts import replaced_atomically
 from losses import LOSSES
 from ops import ATTENTION_MAPS, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, SN_U, SN_U_NEXT, bn, conv2d, deconv2d, linear
-from ops import lrelu, update_moving_average
+from ops import lrelu, new_entries, then, update_moving_average
 from utils import save_grid, to_uint8
 
 tf1 = tf.compat.v1
@@ -27,21 +27,6 @@ SAMPLE_CHUNK = 1000  # images per session.run when sampling
 WEIGHTS = ("raw", "ema")  # G's own weights, or their moving average
 # Independent random streams derived from the seed (ema.STREAM_STANDING is 4).
 STREAM_SHUFFLE, STREAM_Z, STREAM_FIXED_Z = 1, 2, 3
-
-
-@contextlib.contextmanager
-def _new_entries(*collections):
-    """{collection: the entries added to it inside the block}."""
-    first = {c: len(tf1.get_collection(c)) for c in collections}
-    added = {}
-    yield added
-    added.update({c: tf1.get_collection(c)[first[c]:] for c in collections})
-
-
-def _then(op, build_after):
-    """op, then the ops that build_after() makes, built under op so that they run after it; as one op."""
-    with tf.control_dependencies([op]):
-        return tf.group(op, *build_after())
 
 
 def scale_name(variable):
@@ -146,9 +131,9 @@ class GAN:
         for tower_scope, inputs_part, z_part in zip(tower_scopes, inputs, zs):
             with tower_scope():  # the first tower creates the variables, the others reuse them
                 reuse = bool(fakes)
-                with _new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as g_entries:
+                with new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as g_entries:
                     G = self.generator(z_part, is_training=True, reuse=reuse)
-                with _new_entries(SN_U, SN_U_NEXT) as d_entries:  # D's u moves on its pass over the real images
+                with new_entries(SN_U, SN_U_NEXT) as d_entries:  # D's u moves on its pass over the real images
                     if self.fused_step:
                         # One D pass over [real; fake], each half with its own batch statistics: bigger matmuls,
                         # same maths.
@@ -182,7 +167,7 @@ class GAN:
         g_optimizer = tf1.train.AdamOptimizer(config.g_learning_rate, config.beta1, config.beta2)
 
         # Inference-mode nets: G samples; D and the attention maps are there to be looked at.
-        with _new_entries(ATTENTION_MAPS) as inference:
+        with new_entries(ATTENTION_MAPS) as inference:
             self.fake_images = self.generator(self.z, is_training=False, reuse=True)
             self.discriminator(self.inputs, is_training=False, reuse=True)
         self.attention_maps = dict(zip(self.attention_names(), inference[ATTENTION_MAPS]))
@@ -206,9 +191,9 @@ class GAN:
             self.train_op, self.g_loss_after_d_step = self.build_fused_step(fakes, d_optimizer, g_optimizer, d_after,
                                                                             g_after)
         else:  # the article's step: session.run(d_optim), then session.run(g_optim), which recomputes G
-            self.d_optim = _then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)),
+            self.d_optim = then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)),
                                  d_after)
-            self.g_optim = _then(g_optimizer.apply_gradients(self._gradients(g_optimizer, self.g_loss, self.g_vars),
+            self.g_optim = then(g_optimizer.apply_gradients(self._gradients(g_optimizer, self.g_loss, self.g_vars),
                                                              global_step=self.global_step), g_after)
         self.checkpoints = Checkpoints(self)
 
@@ -226,7 +211,7 @@ class GAN:
         fakes: G's images of each tower. Returns (train_op, g_loss). Its variables are named as the
         literal step's: checkpoints fit both.
         """
-        d_step = _then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)), d_after)
+        d_step = then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)), d_after)
         g_losses = []
         for tower_scope, G in zip([t.scope for t in self.towers] or [contextlib.nullcontext], fakes):
             with tower_scope(), tf.control_dependencies([d_step]):
@@ -236,7 +221,7 @@ class GAN:
         g_loss = replicas.mean_of(g_losses)
         g_step = g_optimizer.apply_gradients(self._gradients(g_optimizer, g_loss, self.g_vars),
                                              global_step=self.global_step)
-        return _then(g_step, g_after), g_loss
+        return then(g_step, g_after), g_loss
 
     # ------------------------------------------------------------ training step
 

@@ -34,6 +34,7 @@ ATTENTION_CHANNELS, ATTENTION_SIZE = 128, 7
 QUICK_EPOCH_EVAL_SAMPLES = 200  # --quick's per-epoch FCD; the full run measures the trainer's own
 SAMPLER_BATCH = 8  # --batch_size of a model that only samples; sampling runs 1,000 images per session.run
 EPOCH_CHILD = [sys.executable, os.path.abspath(__file__)]  # the command of the real-epoch child process
+SCALING_CHILD = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_scaling.py")]
 
 
 def forward_macs(model_name, z_dim):
@@ -220,10 +221,15 @@ def run_epoch_child(model_name, batch_size, data_dir, checkpoint_dir, bare_steps
                                  "--checkpoint_dir", checkpoint_dir, "--workdir", workdir,
                                  "--bare_steps", str(bare_steps)]
         command += ["--epoch_images", str(epoch_images)] if epoch_images else []
-        child = subprocess.run(command, capture_output=True, text=True)
+        return run_child(command)
+
+
+def run_child(command):
+    """The JSON line a child measurement prints; a clear error if it fails."""
+    child = subprocess.run(command, capture_output=True, text=True)
     if child.returncode != 0:
         last = (child.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise RuntimeError(f"the epoch child of {model_name} failed with status {child.returncode}: {last}")
+        raise RuntimeError(f"the child {' '.join(command[1:3])} failed with status {child.returncode}: {last}")
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
@@ -254,6 +260,7 @@ def parse_args(argv=None):
     p.add_argument("--checkpoint_dir", default="checkpoint", help="where the metrics' classifier is kept")
     p.add_argument("--output", default=None, help="JSON file (default bench/results/<date>[_quick].json)")
     p.add_argument("--no_epoch", action="store_true", help="skip the real epoch (overheads and memory)")
+    p.add_argument("--no_scaling", action="store_true", help="skip 1 device against 2 towers")
     p.add_argument("--markdown", metavar="JSON", help="print a committed result as README's tables, and stop")
     p.add_argument("--child_epoch", choices=MODEL_NAMES, help=argparse.SUPPRESS)
     p.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -280,9 +287,10 @@ def main(argv=None):
     from data import load_splits
 
     settings = dict(batch_size=8, steps=3, rounds=2, warmup=1, matmul_size=256, matmul_seconds=0.5,
-                    sample_count=256, eval_samples=200, bare_steps=3, epoch_images=256) if args.quick else \
+                    sample_count=256, eval_samples=200, bare_steps=3, epoch_images=256,
+                    scaling=["--batch_size", "8", "--steps", "3", "--rounds", "2", "--warmup", "1"]) if args.quick else \
         dict(batch_size=64, steps=40, rounds=7, warmup=10, matmul_size=2048, matmul_seconds=10,
-             sample_count=10_000, eval_samples=10_000, bare_steps=200, epoch_images=None)
+             sample_count=10_000, eval_samples=10_000, bare_steps=200, epoch_images=None, scaling=[])
     report = {"machine": machine(), "settings": settings, "quick": args.quick, "models": {}}
     print(f"bench on {report['machine']['cpu']} ({report['machine']['cores']} cores)", flush=True)
     peaks = {dtype: matmul_peak(dtype, settings["matmul_size"], settings["matmul_seconds"])
@@ -318,6 +326,9 @@ def main(argv=None):
             print(f"{model_name}: one real epoch in a child process", flush=True)
             result["epoch"] = run_epoch_child(model_name, settings["batch_size"], args.data_dir, args.checkpoint_dir,
                                               settings["bare_steps"], settings["epoch_images"])
+        if not args.no_scaling:
+            print(f"{model_name}: 1 device against 2 towers, in a child process", flush=True)
+            result["scaling"] = run_child(SCALING_CHILD + [model_name, *settings["scaling"]])
         report["models"][model_name] = result
     print(format_table(report))
     output = args.output or os.path.join("bench", "results",

@@ -25,7 +25,17 @@ def format_table(report):
                          f"peak RSS {epoch['peak_rss_mb']:.0f} MB")
         lines.append(f"{model_name}: " + "; ".join(parts))
     lines += [line for model_name, result in report["models"].items() for line in recipe_lines(model_name, result)]
+    lines += [f"{model_name}: " + ", ".join(f"{name} {rate:.0f} img/s ({scaling['of_one_device'][name]:.3f}x)"
+                                            for name, rate in scaling["images_per_second"].items()) +
+              f"; the gradient sum {1000 * scaling['gradient_sum_seconds']:.1f} ms "
+              f"({100 * scaling['gradient_sum_share_of_2_tower_step']:.1f}% of a 2-tower step)"
+              for model_name, scaling in scaling_of(report)]
     return "\n".join(lines)
+
+
+def scaling_of(report):
+    """[(model, its scaling measurement)] of the models that have one."""
+    return [(name, result["scaling"]) for name, result in report["models"].items() if "scaling" in result]
 
 
 def recipe_lines(model_name, result):
@@ -84,4 +94,11 @@ def format_markdown(report):
                   f"{r['paper']['images_per_second']:.0f} ({r['paper']['of_default']:.3f}) | "
                   f"{1000 * r['average_update']['seconds']:.1f} ({100 * r['average_update']['share_of_default_step']:.1f}%)"
                   f" | {100 * r['sn_and_average_share']:+.1f}% |" for name, r in recipes]
+    if scaling_of(report):
+        lines += ["", "| model | 1 device, images/s | 2 towers, images/s (× 1 device) | 2 towers with --sync_bn (× 1 "
+                  "device) | the gradient sum, ms (share of a 2-tower step) |", "|---|---|---|---|---|"]
+        lines += [f"| {name} | {s['images_per_second']['one device']:.0f} | {s['images_per_second']['2 towers']:.0f} "
+                  f"({s['of_one_device']['2 towers']:.3f}) | {s['images_per_second']['2 towers, --sync_bn']:.0f} "
+                  f"({s['of_one_device']['2 towers, --sync_bn']:.3f}) | {1000 * s['gradient_sum_seconds']:.1f} "
+                  f"({100 * s['gradient_sum_share_of_2_tower_step']:.1f}%) |" for name, s in scaling_of(report)]
     return "\n".join(lines)

@@ -3,6 +3,8 @@
 Variables are float32. Each op computes in its input's dtype, so a bfloat16 input gives mixed
 precision: bfloat16 arithmetic on float32 master weights. Batch norm and softmax stay float32.
 """
+import contextlib
+
 import tensorflow as tf
 
 import replicas
@@ -271,3 +273,20 @@ def paper_attention(x, scope="attention", reuse=False, spectral_norm=False):
         sigma = tf1.get_variable("sigma", [1], initializer=tf1.constant_initializer(0.0))
         tf1.add_to_collection(ATTENTION_SCALES, sigma)
         return tf.cast(sigma, x.dtype) * o + x
+
+
+# ------------------------------------------------------------ graph helpers
+
+@contextlib.contextmanager
+def new_entries(*collections):
+    """{collection: the entries added to it inside the block}."""
+    first = {c: len(tf1.get_collection(c)) for c in collections}
+    added = {}
+    yield added
+    added.update({c: tf1.get_collection(c)[first[c]:] for c in collections})
+
+
+def then(op, build_after):
+    """op, then the ops that build_after() makes, built under op so that they run after it; as one op."""
+    with tf.control_dependencies([op]):
+        return tf.group(op, *build_after())

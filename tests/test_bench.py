@@ -64,3 +64,7 @@ def test_quick_bench_measures_everything_and_writes_json(workdir, monkeypatch):
     assert recipe["average_update"]["seconds"] > 0 and recipe["average_update"]["share_of_default_step"] > 0
     assert "| SAGAN |" in table.split("averaged G's")[1]
 
+    scaling = result["scaling"]  # 1 device against 2 towers, from its own child process
+    assert set(scaling["images_per_second"]) == {"one device", "2 towers", "2 towers, --sync_bn"}
+    assert all(rate > 0 for rate in scaling["images_per_second"].values()) and scaling["gradient_sum_seconds"] >= 0
+    assert "| SAGAN |" in table.split("the gradient sum")[1]
