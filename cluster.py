@@ -11,7 +11,7 @@ import contextlib
 import json
 
 import tfenv
-from errors import UserError, WorkerLost
+from errors import Interrupted, UserError, WorkerLost
 
 STEP_TIMEOUT_SECONDS = 300  # longest a session.run may wait on another task
 PROBE_SECONDS = 5  # how often a worker checks on the chief
@@ -134,6 +134,9 @@ def training_session(parallel, train_step, log=print):
         try:
             yield sess, placement
             token = DONE
+        except Interrupted:
+            token = DONE  # Ctrl-C or SIGTERM: the chief saved, as on one device
+            raise
         except tf.errors.OpError as e:
             if not parallel.cluster:
                 raise
@@ -177,7 +180,7 @@ def _serve(parallel, train_step, log):
         while True:
             try:
                 if sess.run(stop_token, options=wait) == DONE:
-                    log(f"worker {parallel.task_index}: the chief is done")
+                    log(f"worker {parallel.task_index}: the chief is done (finished, or stopped and saved)")
                     return
                 raise WorkerLost(f"worker {parallel.task_index}: the chief stopped on an error (it says which); "
                                  f"restart the chief with its command, then this worker")

@@ -169,7 +169,7 @@ def _figures(runs, out_dir):
         lines += ["![gamma](gammas.png)", ""]
     if fcds:  # runs trained with --eval_every
         plot_curves(fcds, os.path.join(out_dir, "fcd.png"), "FCD of 5,000 samples at the end of each epoch",
-                    xlabel="epoch")
+                    xlabel="epoch", log_y=True)  # the first epoch's FCD is ten times the last's
         lines += ["![fcd](fcd.png)", ""]
     return lines
 

@@ -36,8 +36,8 @@ def save_gif(frame_paths, path, seconds_per_frame=0.5):
         imageio.mimsave(tmp, frames, duration=seconds_per_frame, loop=0)
 
 
-def plot_curves(columns, path, title, xlabel="step"):
-    """Plot each {name: (x, y)} series into a PNG."""
+def plot_curves(columns, path, title, xlabel="step", log_y=False):
+    """Plot each {name: (x, y)} series into a PNG; log_y for values that fall over decades, such as FCD."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -45,6 +45,8 @@ def plot_curves(columns, path, title, xlabel="step"):
     for name, (x, y) in columns.items():
         ax.plot(x, y, label=name, linewidth=1)
     ax.set_xlabel(xlabel)
+    if log_y:
+        ax.set_yscale("log")
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
