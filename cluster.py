@@ -9,6 +9,9 @@ others at their next probe.
 """
 import contextlib
 import json
+import queue
+import socket
+import threading
 
 import tfenv
 from errors import Interrupted, UserError, WorkerLost
@@ -164,34 +167,67 @@ def serve(parallel, train_step, log=print):
 
 def _serve(parallel, train_step, log):
     tf = tfenv.tensorflow()
-    tf1 = tf.compat.v1
     prepare_devices(parallel)
     config = session_config(parallel, train_step, tf)
     server = _server(parallel, config, tf)
-    me, chief = _task_name(parallel.cluster, parallel.task_index), _task_name(parallel.cluster, 0)
-    config.device_filters.extend([me, chief])  # this process's own session needs no other task
-    log(f"worker {parallel.task_index}: serving {me} to the chief at {parallel.cluster[0][1]}")
-    seen_chief = False
-    with tf.Graph().as_default(), tf1.Session(server.target, config=config) as sess:
-        stop_token = _done_queue(tf, me).dequeue()
-        with tf.device(chief + "/device:CPU:0"):
-            probe = tf.constant(0) + 1
-        wait = tf1.RunOptions(timeout_in_ms=PROBE_SECONDS * 1000)
-        while True:
-            try:
-                if sess.run(stop_token, options=wait) == DONE:
-                    log(f"worker {parallel.task_index}: the chief is done (finished, or stopped and saved)")
-                    return
-                raise WorkerLost(f"worker {parallel.task_index}: the chief stopped on an error (it says which); "
-                                 f"restart the chief with its command, then this worker")
-            except tf.errors.DeadlineExceededError:
-                pass
-            try:
-                sess.run(probe, options=wait)
-                seen_chief = True
-            except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError) as e:
-                if seen_chief:
-                    raise WorkerLost(f"worker {parallel.task_index}: the chief at {parallel.cluster[0][1]} stopped "
-                                     f"answering ({type(e).__name__}); restart the chief with its command, then this "
-                                     f"worker") from None
+    me = _task_name(parallel.cluster, parallel.task_index)
+    config.device_filters.extend([me])  # this process's own session needs no other task
+    chief_address = parallel.cluster[0][1]
+    log(f"worker {parallel.task_index}: serving {me} to the chief at {chief_address}")
+    tokens, stop = queue.Queue(), threading.Event()
 
+    def wait_for_token():  # until the chief leaves one, or the main thread gives up on the chief
+        token = None
+        try:
+            with tf.Graph().as_default(), tf.compat.v1.Session(server.target, config=config) as sess:
+                dequeue, wait = _done_queue(tf, me).dequeue(), tf.compat.v1.RunOptions(timeout_in_ms=1000)
+                while token is None and not stop.is_set():
+                    with contextlib.suppress(tf.errors.DeadlineExceededError):
+                        token = sess.run(dequeue, options=wait)
+        except Exception as e:  # noqa: BLE001 - handed to the main thread, which raises it
+            token = e
+        tokens.put(token)  # after the session closed: no TensorFlow call is left running at exit
+
+    waiter = threading.Thread(target=wait_for_token, daemon=True)
+    waiter.start()
+    try:
+        _watch(parallel, tokens, chief_address, log)
+    finally:
+        stop.set()  # main.py then ends a worker with os._exit: a TensorFlow server cannot be shut down
+
+
+def _watch(parallel, tokens, chief_address, log):
+    """Return when the chief's token says it is done; WorkerLost when it failed or is gone."""
+    seen_chief = False
+    while True:
+        try:
+            token = tokens.get(timeout=PROBE_SECONDS)
+        except queue.Empty:
+            if _answers(chief_address):
+                seen_chief = True
+                continue
+            if not seen_chief:
+                continue  # not started yet
+            try:  # a chief that just finished leaves its token before it goes
+                token = tokens.get(timeout=PROBE_SECONDS)
+            except queue.Empty:
+                raise WorkerLost(f"worker {parallel.task_index}: the chief at {chief_address} stopped answering; "
+                                 f"restart the chief with its command, then this worker") from None
+        if isinstance(token, Exception):
+            raise token
+        if token == DONE:
+            log(f"worker {parallel.task_index}: the chief is done (finished, or stopped and saved)")
+            return
+        raise WorkerLost(f"worker {parallel.task_index}: the chief stopped on an error (it says which); "
+                         f"restart the chief with its command, then this worker")
+
+
+def _answers(address):
+    """Whether something listens at host:port: the chief's server is up. Not TensorFlow's RPC, whose retries
+    can outlast a dead peer by minutes."""
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+        return True
+    except OSError:
+        return False

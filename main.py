@@ -212,6 +212,8 @@ def run_phase(args, log=print):
     parallel = parallel_config(args)
     if not parallel.is_chief:
         import cluster
+        global _serving
+        _serving = True
         with activity(f"serving task {parallel.task_index} of the cluster", "a worker keeps no files"):
             cluster.serve(parallel, model_config.train_step, log)
         return
@@ -285,5 +287,18 @@ def main(argv=None):
     return 0
 
 
+_serving = False  # this process served a cluster's devices
+
+
+def exit_with(status):
+    """sys.exit, or for a cluster's worker os._exit: its TensorFlow server has no shutdown, and threads
+    blocked in it can hang or abort the interpreter's exit."""
+    if _serving:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main())

@@ -8,4 +8,4 @@ import main  # noqa: E402
 import data  # noqa: E402
 
 data.KNOWN_SHA256.clear()
-sys.exit(main.main())
+main.exit_with(main.main())
