@@ -19,7 +19,8 @@ from errors import Interrupted, UserError, WorkerLost
 STEP_TIMEOUT_SECONDS = 300  # longest a session.run may wait on another task
 PROBE_SECONDS = 5  # how often a worker checks on the chief
 DONE_QUEUE = "done_queue_{job}_{index}"  # where the chief leaves a worker its token to stop
-DONE, FAILED = 1, 2  # the tokens: the chief finished or was stopped by a signal; the chief lost a task
+# The tokens: the chief has every task and starts training; it finished or was stopped by a signal; it lost a task.
+STARTED, DONE, FAILED = 3, 1, 2
 
 
 def cluster_from_flags(addresses, task_index):
@@ -134,6 +135,8 @@ def training_session(parallel, train_step, log=print):
     placement = Placement(devices, params_device, parallel.sync_bn)
     with tf.Graph().as_default(), tf.compat.v1.Session(target, config=config) as sess:
         token = FAILED
+        if parallel.cluster:
+            _announce_start(target, config, parallel, tf)
         try:
             yield sess, placement
             token = DONE
@@ -148,15 +151,23 @@ def training_session(parallel, train_step, log=print):
                              f"task, then this command, to resume") from None
         finally:
             if parallel.cluster:
-                _tell_workers(sess, parallel, tf, token)
+                _tell_workers(sess, parallel, tf, token)  # a new session would wait for a dead task
+
+
+def _announce_start(target, config, parallel, tf):
+    """Tell each worker that the chief has every task and trains: from then on it watches for the chief's death.
+    In a graph of its own, so that the training graph's op-level seeds do not depend on the cluster."""
+    with tf.Graph().as_default(), tf.compat.v1.Session(target, config=config) as side:
+        _tell_workers(side, parallel, tf, STARTED)
 
 
 def _tell_workers(sess, parallel, tf, token):
-    """Leave each live worker its stop token; a dead one is skipped."""
+    """Leave each live worker a token; a dead one is skipped."""
+    wait = tf.compat.v1.RunOptions(timeout_in_ms=PROBE_SECONDS * 1000)
     for position in range(1, len(parallel.cluster)):
         enqueue = _done_queue(tf, _task_name(parallel.cluster, position)).enqueue(token)
         with contextlib.suppress(tf.errors.OpError):
-            sess.run(enqueue, options=tf.compat.v1.RunOptions(timeout_in_ms=PROBE_SECONDS * 1000))
+            sess.run(enqueue, options=wait)
 
 
 def serve(parallel, train_step, log=print):
@@ -176,19 +187,23 @@ def _serve(parallel, train_step, log):
     log(f"worker {parallel.task_index}: serving {me} to the chief at {chief_address}")
     tokens, stop = queue.Queue(), threading.Event()
 
-    def wait_for_token():  # until the chief leaves one, or the main thread gives up on the chief
-        token = None
+    def wait_for_tokens():  # until the chief leaves its last one, or the main thread gives up on the chief
+        last = None
         try:
             with tf.Graph().as_default(), tf.compat.v1.Session(server.target, config=config) as sess:
                 dequeue, wait = _done_queue(tf, me).dequeue(), tf.compat.v1.RunOptions(timeout_in_ms=1000)
-                while token is None and not stop.is_set():
+                while last is None and not stop.is_set():
                     with contextlib.suppress(tf.errors.DeadlineExceededError):
                         token = sess.run(dequeue, options=wait)
+                        if token == STARTED:
+                            tokens.put(token)
+                        else:
+                            last = token
         except Exception as e:  # noqa: BLE001 - handed to the main thread, which raises it
-            token = e
-        tokens.put(token)  # after the session closed: no TensorFlow call is left running at exit
+            last = e
+        tokens.put(last)  # after the session closed: no TensorFlow call is left running at exit
 
-    waiter = threading.Thread(target=wait_for_token, daemon=True)
+    waiter = threading.Thread(target=wait_for_tokens, daemon=True)
     waiter.start()
     try:
         _watch(parallel, tokens, chief_address, log)
@@ -215,6 +230,9 @@ def _watch(parallel, tokens, chief_address, log):
                                  f"restart the chief with its command, then this worker") from None
         if isinstance(token, Exception):
             raise token
+        if token == STARTED:
+            seen_chief = True  # it may die before the next probe: then that probe finds it gone
+            continue
         if token == DONE:
             log(f"worker {parallel.task_index}: the chief is done (finished, or stopped and saved)")
             return

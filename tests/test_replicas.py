@@ -23,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = os.path.join(ROOT, "tests", "replicas_on_logical_cpus.py")
 MAIN = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
 SAFETY_SECONDS = 900  # against a hang only; no verdict depends on speed
+WORKER_GIVES_UP_SECONDS = 300  # against a hang only: a worker gives up within two probes (10 s) of the chief
 TINY = ["--batch_size", "8", "--eval_every", "0", "--log_every", "2"]
 
 
@@ -166,14 +167,15 @@ def test_a_dead_worker_stops_the_others_with_clear_errors_and_an_intact_checkpoi
 
 def test_a_dead_chief_stops_its_worker_with_a_clear_error(workdir):
     cluster = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
-    worker = start_worker(cluster, workdir)
+    # The chief first: it trains as soon as the worker serves, and dies before the worker's first probe.
     chief = subprocess.Popen(chief_command(cluster, "--epoch", "1000"), cwd=workdir, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
+    worker = start_worker(cluster, workdir)
     try:
         wait_for(lambda: os.path.exists(workdir / "results" / "GAN_mnist_8_62" / "steps.csv"), "training step",
                  lambda: chief.poll() is None)
         chief.send_signal(signal.SIGKILL)
-        _, err = worker.communicate(timeout=SAFETY_SECONDS)
+        _, err = worker.communicate(timeout=WORKER_GIVES_UP_SECONDS)
     finally:
         chief.kill()
         worker.kill()
