@@ -100,8 +100,9 @@ def trained_classifier(dataset, checkpoint_dir, splits, log=print):
     """The dataset's classifier: loaded if saved, else trained on the train split and saved."""
     classifier = Classifier(dataset, checkpoint_dir)
     if not classifier.load():
-        log(f"training the {dataset} classifier for the metrics (once; saved in {classifier.folder})")
         with activity(f"training the {dataset} classifier", "it was not saved, and trains again from the start"):
+            # Said inside the activity: a stop right after this line names it.
+            log(f"training the {dataset} classifier for the metrics (once; saved in {classifier.folder})")
             classifier.train(*splits["train"])
         accuracy = classifier.accuracy(*splits["t10k"])
         log(f"classifier test accuracy: {accuracy:.4f}")

@@ -44,10 +44,10 @@ def test_quick_bench_measures_everything_and_writes_json(workdir, monkeypatch):
     here = os.path.dirname(os.path.abspath(__file__))
     monkeypatch.setattr(bench, "EPOCH_CHILD", [sys.executable, os.path.join(here, "bench_on_synthetic_data.py")])
     output = workdir / "bench.json"
-    bench.main(["--quick", "--models", "SAGAN", "--output", str(output)])
+    bench.main(["--quick", "--models", "GAN", "--output", str(output)])
     report = json.loads(output.read_text())
     assert report["quick"] and report["matmul_peak_gflops"]["float32"] > 0
-    result = report["models"]["SAGAN"]
+    result = report["models"]["GAN"]
     assert set(result["training"]) == {"literal", "default", "bfloat16"}
     assert result["training"]["literal"]["speedup"] == 1.0
     assert all(row["images_per_second"] > 0 and row["gflops"] > 0 for row in result["training"].values())
@@ -58,13 +58,13 @@ def test_quick_bench_measures_everything_and_writes_json(workdir, monkeypatch):
     assert not (workdir / "results").exists()
     assert (workdir / "checkpoint" / "classifier_mnist").is_dir()
     table = bench.format_markdown(report)
-    assert "| SAGAN | bfloat16 |" in table and "—" not in table
+    assert "| GAN | bfloat16 |" in table and "—" not in table
     recipe = result["recipe"]  # the recipe options' cost, timed in the same alternating blocks
     assert recipe["sn"]["images_per_second"] > 0 and recipe["paper"]["images_per_second"] > 0
     assert recipe["average_update"]["seconds"] > 0 and recipe["average_update"]["share_of_default_step"] > 0
-    assert "| SAGAN |" in table.split("averaged G's")[1]
+    assert "| GAN |" in table.split("averaged G's")[1]
 
     scaling = result["scaling"]  # 1 device against 2 towers, from its own child process
     assert set(scaling["images_per_second"]) == {"one device", "2 towers", "2 towers, --sync_bn"}
     assert all(rate > 0 for rate in scaling["images_per_second"].values()) and scaling["gradient_sum_seconds"] >= 0
-    assert "| SAGAN |" in table.split("the gradient sum")[1]
+    assert "| GAN |" in table.split("the gradient sum")[1]

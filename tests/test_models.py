@@ -139,14 +139,16 @@ def test_fused_step_gives_the_literal_steps_losses_and_weights(model_class, fuse
     assert {"generator/g_fc1/Matrix", "generator/g_bn1/moving_mean", "global_step"} <= changed
 
 
-def losses_and_gradients(model_class, train_step, initial, batch, z):
-    """Losses and the gradients of d_loss over D and g_loss over G, from the given variable values."""
+def losses_and_gradients(model_class, train_step, initial, batch, z, overrides=None):
+    """Losses and the gradients of d_loss over D and g_loss over G, from the given variable values
+    (or fresh ones, with overrides); returns those values too."""
     with tf.Graph().as_default(), tf1.Session() as sess:
         model = build(model_class, sess, batch_size=len(batch), train_step=train_step)
         variables = {v.op.name: v for v in tf1.global_variables()}
         if initial is None:
             sess.run(tf1.global_variables_initializer())
             initial = dict(zip(variables, sess.run(list(variables.values()))))
+            initial.update({k: v for k, v in (overrides or {}).items() if k in initial})
         for name, v in variables.items():
             v.load(initial[name], sess)
         d_grads = dict(zip([v.op.name for v in model.d_vars], tf.gradients(model.d_loss, model.d_vars)))
@@ -165,11 +167,11 @@ def test_fused_kernels_give_the_literal_kernels_losses_and_gradients(model_class
     A wrong formula moves them by order 1; test_ops.py checks each kernel exactly.
     """
     batches, zs = random_batches(1, batch_size=32)
-    initial, _ = losses_and_gradients(model_class, "literal", None, batches[0], zs[0])
-    for net in ("generator", "discriminator"):
-        if f"{net}/attention/gamma" in initial:
-            initial[f"{net}/attention/gamma"] = np.float32([0.5])  # at 0 no gradient reaches f, g and h
-    _, literal = losses_and_gradients(model_class, "literal", initial, batches[0], zs[0])
+    gammas = {f"{net}/attention/gamma": np.float32([0.5]) for net in ("generator", "discriminator")}
+    # At gamma 0 no gradient reaches f, g and h.
+    initial, literal = losses_and_gradients(model_class, "literal", None, batches[0], zs[0], overrides=gammas)
+    if model_class is SAGAN:
+        assert all(initial[name] == 0.5 for name in gammas)
     _, fused = losses_and_gradients(model_class, "fused", initial, batches[0], zs[0])
     for k in ("d_loss", "g_loss"):
         np.testing.assert_allclose(fused[k], literal[k], rtol=1e-5, err_msg=k)
