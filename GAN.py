@@ -17,7 +17,7 @@ from interrupts import replaced_atomically
 from losses import LOSSES
 from ops import ATTENTION_MAPS, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, SN_U, SN_U_NEXT, bn, conv2d, deconv2d, linear
 from ops import lrelu, new_entries, then, update_moving_average
-from utils import save_grid, to_uint8
+from utils import save_grid, save_samples, to_uint8
 
 tf1 = tf.compat.v1
 
@@ -291,15 +291,14 @@ class GAN:
         return self.generate_from(self.sample_z(num_samples), weights)
 
     def sample(self, num_samples, weights="raw", log=print):
-        """Restore the latest checkpoint and write samples.npy and samples.png (samples_ema.* for 'ema')."""
-        self.restore_trained(log)
+        """Restore the latest checkpoint and write samples.npz and samples.png (samples_ema.* for 'ema')."""
+        step = self.restore_trained(log)
         images = self.generate(num_samples, weights)
         result_dir = self.out_dir("result")
         stem = "samples" if weights == "raw" else "samples_ema"
-        path = os.path.join(result_dir, stem + ".npy")
+        path = os.path.join(result_dir, stem + ".npz")
         with replaced_atomically(path) as tmp:
-            with open(tmp, "wb") as f:
-                np.save(f, images)
+            save_samples(images, tmp, model_dir=self.model_dir, step=step, weights=weights, seed=self.config.seed)
         save_grid(images[:GRID_SIZE], os.path.join(result_dir, stem + ".png"))
         log(f"wrote {num_samples} samples to {path}")
         return images

@@ -1,9 +1,12 @@
-"""--phase eval: a trained model's samples against the test set, beside the real-against-real floor."""
+"""--phase eval: a trained model's samples, or those of samples files, against the test set, beside the
+real-against-real floor."""
 import json
 import os
 
+from errors import UserError
 from interrupts import replaced_atomically
 from metrics import all_metrics, classifier_score, fcd
+from utils import load_samples
 
 EPOCH_EVAL_SAMPLES = 5000
 METRICS_FILE = "metrics.json"
@@ -21,15 +24,49 @@ def evaluate(model, classifier, splits, num_samples, step=None):
 
     step, the checkpoint's, lets --phase compare tell a stale metrics.json from a current one.
     """
-    test_images = splits["t10k"][0]
-    test_features, _ = classifier.features_and_probs(test_images)
-    floor_features, floor_probs = classifier.features_and_probs(splits["train"][0][:len(test_images)])
-    result = {"model_dir": model.model_dir, "step": step, "num_samples": num_samples,
-              "num_test_images": len(test_images), "real_floor": all_metrics(test_features, floor_features, floor_probs)}
+    test_features, result = _against_the_test_set(classifier, splits)
+    result.update({"model_dir": model.model_dir, "step": step, "num_samples": num_samples})
     for weights, suffix in WEIGHT_SUFFIXES.items():  # "model" is G's own weights, "model_ema" their average
         fake_features, fake_probs = classifier.features_and_probs(model.generate(num_samples, weights))
         result["model" + suffix] = all_metrics(test_features, fake_features, fake_probs)
     return result
+
+
+def _against_the_test_set(classifier, splits):
+    """(the test set's features, a result holding the real floor: as many training images as test images)."""
+    test_images = splits["t10k"][0]
+    test_features, _ = classifier.features_and_probs(test_images)
+    floor_features, floor_probs = classifier.features_and_probs(splits["train"][0][:len(test_images)])
+    return test_features, {"num_test_images": len(test_images),
+                           "real_floor": all_metrics(test_features, floor_features, floor_probs)}
+
+
+def read_samples_files(paths):
+    """[(path, images, about)] of samples files, or a UserError naming the first that cannot be read."""
+    read = []
+    for path in paths:
+        try:
+            read.append((path, *load_samples(path)))
+        except (OSError, ValueError) as e:
+            raise UserError(f"--samples {path}: {getattr(e, 'strerror', None) or e}; give .npz files written by "
+                            f"--phase sample (docs/samples/ holds the published ones)") from None
+    return read
+
+
+def evaluate_samples_files(samples, classifier, splits, log=print):
+    """Print the metrics of each samples file's images against the test set, as --phase eval measures them;
+    for checking published numbers without a checkpoint. Writes nothing."""
+    test_features, reference = _against_the_test_set(classifier, splits)
+    results = []
+    for path, images, about in samples:
+        features, probs = classifier.features_and_probs(images)
+        suffix = WEIGHT_SUFFIXES.get(about.get("weights"), "")
+        result = {**reference, "model_dir": f"{path} ({about.get('model_dir', 'no model_dir')}, step "
+                                            f"{about.get('step', '?')})", "num_samples": len(images),
+                  "model" + suffix: all_metrics(test_features, features, probs)}
+        log(format_table(result))
+        results.append(result)
+    return results
 
 
 def epoch_evaluator(classifier, test_images, num_samples=EPOCH_EVAL_SAMPLES):
@@ -48,8 +85,8 @@ def epoch_evaluator(classifier, test_images, num_samples=EPOCH_EVAL_SAMPLES):
 
 def format_table(result):
     """The metrics as a plain-text table: G's own weights, their average, and the real floor."""
-    columns = [("model", "raw G")] + ([("model_ema", "averaged G")] if "model_ema" in result else []) + \
-        [("real_floor", "real floor")]
+    columns = [(part, label) for part, label in (("model", "raw G"), ("model_ema", "averaged G"),
+                                                 ("real_floor", "real floor")) if part in result]
     lines = [f"{result['model_dir']}: {result['num_samples']} samples against {result['num_test_images']} "
              f"test images", f"{'metric':<28}" + "".join(f"{label:>12}" for _, label in columns)]
     for key, label, fmt in TABLE_ROWS:

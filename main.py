@@ -140,6 +140,9 @@ def parse_args(argv=None):
                    help="images written by --phase sample")
     p.add_argument("--num_eval_samples", type=bounded_int(100, MAX_NUM_SAMPLES), default=10_000,
                    help="generated images compared with the test set by --phase eval")
+    p.add_argument("--samples", nargs="+", default=None, metavar="FILE",
+                   help="with --phase eval: measure the images of these .npz files (from --phase sample, or "
+                        "docs/samples/) instead of a checkpoint's; --gan_type is then not needed")
     p.add_argument("--queries", type=query_list, default=None,
                    help="--phase attention: 7x7-grid positions 'row,col;row,col' (default: a spread of five)")
     p.add_argument("--devices", type=device_list, default=ParallelConfig.devices,
@@ -161,7 +164,9 @@ def parse_args(argv=None):
     for key, value in RECIPES[args.recipe].items():
         if {"spectral_norm": "sn"}.get(key, key) not in given:
             setattr(args, key, value)
-    if args.gan_type is None and args.phase != "compare":
+    if args.samples and args.phase != "eval":
+        p.error(f"--samples goes with --phase eval, not --phase {args.phase}")
+    if args.gan_type is None and args.phase != "compare" and not args.samples:
         p.error("the following arguments are required: --gan_type")
     for flag in ("checkpoint_dir", "result_dir", "log_dir", "data_dir"):
         path = getattr(args, flag)
@@ -220,6 +225,9 @@ def run_phase(args, log=print):
     if model_config.precision == "bfloat16" and not tfenv.bfloat16_in_hardware():
         print("warning: this CPU has neither AVX512_BF16 nor AMX, so --precision bfloat16 is emulated here and "
               "runs several times slower than float32", file=sys.stderr)
+    if args.samples:  # read before the classifier may train: a bad file costs nothing
+        from evaluate import read_samples_files
+        samples = read_samples_files(args.samples)
     tfenv.tensorflow()
     if args.phase == "train":
         import cluster
@@ -230,6 +238,11 @@ def run_phase(args, log=print):
         from classifier import trained_classifier
         classifier = trained_classifier(model_config.dataset, folders.checkpoint_dir, splits, log)
 
+    if args.samples:
+        from evaluate import evaluate_samples_files
+        with activity("measuring the samples files", "nothing was written"):
+            evaluate_samples_files(samples, classifier, splits, log)
+        return
     if args.phase == "compare":
         from compare import compare
         compare(model_config, folders, classifier, splits, args.num_eval_samples,

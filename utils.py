@@ -1,4 +1,5 @@
-"""Image helpers, as in the framework's utils.py: uint8 conversion, grids, the GIF over epochs, curves."""
+"""Image helpers, as in the framework's utils.py: uint8 conversion, grids, the GIF over epochs, curves,
+and the samples files of --phase sample."""
 import numpy as np
 
 from interrupts import replaced_atomically
@@ -54,3 +55,24 @@ def plot_curves(columns, path, title, xlabel="step", log_y=False):
     with replaced_atomically(path) as tmp:
         fig.savefig(tmp, dpi=90)
     plt.close(fig)
+
+
+SAMPLES_KEY = "images"  # the uint8 [N, 28, 28, 1] array of a samples file
+
+
+def save_samples(images, path, **about):
+    """Write uint8 images to a compressed .npz (np.savez_compressed), with scalars saying where they came from."""
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **{SAMPLES_KEY: images}, **{k: np.asarray(v) for k, v in about.items()})
+
+
+def load_samples(path):
+    """(uint8 images [N, 28, 28, 1], {name: value}) of a samples file; ValueError when it holds none."""
+    with np.load(path, allow_pickle=False) as arrays:
+        if SAMPLES_KEY not in arrays:
+            raise ValueError(f"{path} has no '{SAMPLES_KEY}' array; it holds {sorted(arrays.files)}")
+        images = arrays[SAMPLES_KEY]
+        about = {k: arrays[k].item() for k in arrays.files if k != SAMPLES_KEY}
+    if images.dtype != np.uint8 or images.ndim not in (3, 4) or images.shape[1:3] != (28, 28):
+        raise ValueError(f"{path}: '{SAMPLES_KEY}' is {images.dtype} {images.shape}, not uint8 N x 28 x 28 (x 1)")
+    return images.reshape(-1, 28, 28, 1), about

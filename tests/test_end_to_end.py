@@ -9,6 +9,7 @@ import tensorflow as tf
 
 import GAN as gan_module
 from runlog import read_csv
+from utils import load_samples
 
 STEPS_PER_EPOCH = 6  # 48 tiny images in batches of 8
 
@@ -82,8 +83,9 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_m
 def test_sample_writes_uint8_images(workdir, run_main, gan_type):
     assert run_main("--gan_type", gan_type, "--stop_after_steps", 2) == 0
     assert run_main("--gan_type", gan_type, "--phase", "sample", "--num_samples", 10) == 0
-    samples = np.load(workdir / "results" / f"{gan_type}_mnist_8_62" / "samples.npy")
+    samples, about = load_samples(workdir / "results" / f"{gan_type}_mnist_8_62" / "samples.npz")
     assert samples.shape == (10, 28, 28, 1) and samples.dtype == np.uint8
+    assert about == {"model_dir": f"{gan_type}_mnist_8_62", "step": 2, "weights": "raw", "seed": 0}
     assert samples.max() > samples.min()
     assert (workdir / "results" / f"{gan_type}_mnist_8_62" / "samples.png").exists()
 
@@ -149,6 +151,34 @@ def test_eval_writes_metrics_beside_the_real_floor(workdir, run_main, monkeypatc
     assert os.path.isdir(workdir / "checkpoint" / "classifier_mnist")
     assert run_main("--gan_type", "SAGAN", "--phase", "eval", "--num_eval_samples", 100) == 0
     assert "training the mnist classifier" not in capsys.readouterr().out  # trained once
+
+    # Samples files of the same z, measured without the checkpoint, give metrics.json's numbers.
+    results = workdir / "results" / "SAGAN_mnist_8_62"
+    for weights in ("raw", "ema"):
+        assert run_main("--gan_type", "SAGAN", "--phase", "sample", "--num_samples", 100, "--weights", weights) == 0
+    before = folder_digest(str(workdir / "results"))
+    capsys.readouterr()
+    assert run_main("--phase", "eval", "--samples", results / "samples.npz", results / "samples_ema.npz") == 0
+    out = capsys.readouterr().out
+    assert folder_digest(str(workdir / "results")) == before  # it writes nothing
+    tables = out.split("samples_ema.npz (")
+    for table, part in zip(tables, ("model", "model_ema")):
+        fcd_row = next(line for line in table.splitlines() if line.startswith("FCD"))
+        assert fcd_row.split()[-2:] == [f"{result[part]['fcd']:.3f}", f"{result['real_floor']['fcd']:.3f}"], out
+    assert "step 2)" in out and ("averaged G" in tables[1]) and ("averaged G" not in tables[0])
+
+
+def test_bad_samples_files_are_one_line_errors(workdir, run_main, capsys):
+    np.savez_compressed(workdir / "floats.npz", images=np.zeros((4, 28, 28), np.float32))
+    np.savez_compressed(workdir / "other.npz", pictures=np.zeros((4, 28, 28), np.uint8))
+    for path, says in (("missing.npz", "No such file"), ("floats.npz", "float32"), ("other.npz", "no 'images'")):
+        assert run_main("--phase", "eval", "--samples", workdir / path) == 2
+        err = capsys.readouterr().err
+        assert says in err and "--phase sample" in err and len(err.strip().splitlines()) == 1, err
+    assert not (workdir / "checkpoint").exists()  # refused before the classifier trained
+    with pytest.raises(SystemExit) as stop:  # argparse's own exit
+        run_main("--phase", "sample", "--samples", workdir / "other.npz")
+    assert stop.value.code == 2 and "--samples goes with --phase eval" in capsys.readouterr().err
 
 
 def test_attention_phase_draws_both_blocks(workdir, run_main, capsys):

@@ -9,6 +9,7 @@ from GAN import GAN
 from SAGAN import SAGAN
 from config import PAPER_RECIPE, Folders, ModelConfig
 from test_models import build, random_batches, train_from
+from utils import load_samples
 
 tf1 = tf.compat.v1
 PAPER = dict(PAPER_RECIPE, attention_at=(7, 14))
@@ -123,7 +124,7 @@ def test_papers_recipe_with_attention_at_7_and_14_trains_resumes_samples_evaluat
     rows = read_csv(str(results / "steps.csv"))
     assert all(rows[-1][g] != "" for g in ("gamma_g", "gamma_d", "gamma_g14", "gamma_d14"))
     assert run_main(*flags, "--phase", "sample", "--num_samples", 10, "--weights", "ema") == 0
-    assert np.load(results / "samples_ema.npy").shape == (10, 28, 28, 1)
+    assert load_samples(results / "samples_ema.npz")[0].shape == (10, 28, 28, 1)
     assert run_main(*flags, "--phase", "eval", "--num_eval_samples", 100) == 0
     metrics = json.loads((results / "metrics.json").read_text())
     assert metrics["step"] == 2 * STEPS_PER_EPOCH and np.isfinite(metrics["model_ema"]["fcd"])
