@@ -48,8 +48,8 @@ def read_samples_files(paths):
         try:
             read.append((path, *load_samples(path)))
         except (OSError, ValueError) as e:
-            raise UserError(f"--samples {path}: {getattr(e, 'strerror', None) or e}; give .npz files written by "
-                            f"--phase sample (docs/samples/ holds the published ones)") from None
+            raise UserError(f"--samples: {e}; give .npz files written by --phase sample (docs/samples/ holds the "
+                            f"published ones)") from None
     return read
 
 

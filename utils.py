@@ -1,5 +1,8 @@
 """Image helpers, as in the framework's utils.py: uint8 conversion, grids, the GIF over epochs, curves,
 and the samples files of --phase sample."""
+import os
+import zipfile
+
 import numpy as np
 
 from interrupts import replaced_atomically
@@ -68,7 +71,15 @@ def save_samples(images, path, **about):
 
 def load_samples(path):
     """(uint8 images [N, 28, 28, 1], {name: value}) of a samples file; ValueError when it holds none."""
-    with np.load(path, allow_pickle=False) as arrays:
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):  # np.load would call anything else pickled data
+        raise ValueError(f"{path} is not an .npz archive, or a damaged one")
+    try:
+        arrays = np.load(path, allow_pickle=False)
+    except zipfile.BadZipFile as e:
+        raise ValueError(f"{path} is a damaged .npz ({e})") from None
+    with arrays:
         if SAMPLES_KEY not in arrays:
             raise ValueError(f"{path} has no '{SAMPLES_KEY}' array; it holds {sorted(arrays.files)}")
         images = arrays[SAMPLES_KEY]

@@ -171,7 +171,11 @@ def test_eval_writes_metrics_beside_the_real_floor(workdir, run_main, monkeypatc
 def test_bad_samples_files_are_one_line_errors(workdir, run_main, capsys):
     np.savez_compressed(workdir / "floats.npz", images=np.zeros((4, 28, 28), np.float32))
     np.savez_compressed(workdir / "other.npz", pictures=np.zeros((4, 28, 28), np.uint8))
-    for path, says in (("missing.npz", "No such file"), ("floats.npz", "float32"), ("other.npz", "no 'images'")):
+    np.save(workdir / "array.npy", np.zeros((4, 28, 28), np.uint8))
+    (workdir / "text.npz").write_text("not an archive")
+    (workdir / "cut.npz").write_bytes((workdir / "other.npz").read_bytes()[:100])
+    for path, says in (("missing.npz", "no such file"), ("floats.npz", "float32"), ("other.npz", "no 'images'"),
+                       ("array.npy", "not an .npz"), ("text.npz", "not an .npz"), ("cut.npz", "damaged")):
         assert run_main("--phase", "eval", "--samples", workdir / path) == 2
         err = capsys.readouterr().err
         assert says in err and "--phase sample" in err and len(err.strip().splitlines()) == 1, err
