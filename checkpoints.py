@@ -4,6 +4,7 @@ A checkpoint written before the averaged generator existed (ema.SCOPE) still res
 weights start from the raw ones.
 """
 import os
+import re
 
 import tensorflow as tf
 
@@ -78,6 +79,24 @@ class Checkpoints:
             return step
         raise UserError(f"no complete checkpoint in {folder} (tried {len(candidates)}); nothing was "
                         f"changed: move the folder away to start afresh")
+
+    def remove_unlisted(self, log=print):
+        """Delete this model's checkpoint files that the folder's index does not list. A process killed between
+        writing a checkpoint and listing it, or between unlisting the oldest and deleting it, leaves them, and
+        max_to_keep never sees them again. Only for the process that holds the folder's lock."""
+        model = self.model
+        folder = model.folders.of("checkpoint", model.model_dir)
+        state = tf1.train.get_checkpoint_state(folder)
+        listed = {os.path.basename(p) for p in ([*state.all_model_checkpoint_paths, state.model_checkpoint_path]
+                                                if state else [])}
+        # GAN.model-12.index, GAN.model-12.meta, GAN.model-12.data-00000-of-00001
+        pattern = re.compile(re.escape(model.model_name) + r"\.model-\d+(?=\.(index|meta|data-\d+-of-\d+)$)")
+        unlisted = [name for name in sorted(os.listdir(folder))
+                    if (match := pattern.match(name)) and match.group(0) not in listed]
+        for name in unlisted:
+            os.remove(os.path.join(folder, name))
+        if unlisted:
+            log(f"removed {len(unlisted)} files of checkpoints the index no longer lists (a killed run left them)")
 
     def check_compatible(self, path):
         """True if the checkpoint lacks only the averaged generator; a UserError if it is another model's."""

@@ -58,6 +58,7 @@ class _Run:
         model, config = self.model, self.config
         model.initialize()
         step = model.load(self.log)
+        model.checkpoints.remove_unlisted(self.log)  # we hold the folder's lock
         if step is None:
             step = 0
             self.log(f"{model.model_name}: starting from scratch in {model.out_dir('checkpoint')}")

@@ -2,6 +2,7 @@
 import fcntl
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -117,6 +118,27 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one(workdir, run_m
     out = capsys.readouterr().out
     assert "warning: checkpoint" in out and "trying the previous checkpoint" in out
     assert "restored checkpoint/GAN_mnist_8_62/GAN.model-2 (step 2)" in out
+
+
+def test_a_resumed_run_removes_checkpoint_files_the_index_no_longer_lists(workdir, run_main, capsys):
+    prefix = _three_checkpoints(run_main)
+    folder = os.path.dirname(prefix)
+    # As a kill -9 leaves them: an old checkpoint unlisted but not yet deleted, a new one written but not listed.
+    orphans = [f"GAN.model-0{suffix}" for suffix in (".index", ".meta", ".data-00000-of-00001")] + \
+              ["GAN.model-7.index", "GAN.model-7.data-00000-of-00001"]
+    for name in orphans:
+        shutil.copy(prefix + (".data-00000-of-00001" if ".data-" in name else name[name.index(".", 6):]),
+                    os.path.join(folder, name))
+    with open(os.path.join(folder, "notes.txt"), "w") as f:
+        f.write("mine")
+    capsys.readouterr()
+    assert run_main("--gan_type", "GAN", "--save_every", 1, "--stop_after_steps", 1) == 0
+    out = capsys.readouterr().out
+    assert f"removed {len(orphans)} files of checkpoints the index no longer lists" in out
+    names = set(os.listdir(folder))
+    assert not names & set(orphans) and "notes.txt" in names
+    assert {f"GAN.model-{step}.index" for step in (2, 3, 4)} <= names  # the listed ones, and the new one
+    assert checkpoint_step(MODEL_DIR)[0] == 4
 
 
 def test_no_complete_checkpoint_is_an_error_that_changes_nothing(workdir, run_main, capsys):
