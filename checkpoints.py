@@ -27,6 +27,11 @@ class Checkpoints:
                                                 if not v.op.name.startswith(ema.SCOPE + "/")])
         self.all_finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in tf1.trainable_variables()])
 
+    @property
+    def file_prefix(self):
+        """The checkpoint files' name before '-<step>': GAN.model, as in the framework."""
+        return self.model.model_name + ".model"
+
     def save(self, step, best=False):
         """Write a checkpoint of every variable, optimiser state included, if every weight is finite.
 
@@ -38,7 +43,7 @@ class Checkpoints:
         folder = model.out_dir("checkpoint")
         folder = os.path.join(folder, "best") if best else folder
         try:
-            (self.best_saver if best else self.saver).save(model.sess, os.path.join(folder, model.model_name + ".model"),
+            (self.best_saver if best else self.saver).save(model.sess, os.path.join(folder, self.file_prefix),
                                                            global_step=step)
         except (OSError, tf.errors.OpError) as e:
             reason = " ".join(str(getattr(e, "message", e)).split())
@@ -90,7 +95,7 @@ class Checkpoints:
         listed = {os.path.basename(p) for p in ([*state.all_model_checkpoint_paths, state.model_checkpoint_path]
                                                 if state else [])}
         # GAN.model-12.index, GAN.model-12.meta, GAN.model-12.data-00000-of-00001
-        pattern = re.compile(re.escape(model.model_name) + r"\.model-\d+(?=\.(index|meta|data-\d+-of-\d+)$)")
+        pattern = re.compile(re.escape(self.file_prefix) + r"-\d+(?=\.(index|meta|data-\d+-of-\d+)$)")
         unlisted = [name for name in sorted(os.listdir(folder))
                     if (match := pattern.match(name)) and match.group(0) not in listed]
         for name in unlisted:
