@@ -53,7 +53,11 @@ class AveragedGenerator:
     def build_update(self):
         """The ops that move each averaged weight towards G's: w_ema <- decay * w_ema + (1 - decay) * w."""
         weights = {w.op.name for w in self.model.g_vars}
-        return [tf1.assign(a, self.decay * a + (1.0 - self.decay) * w) for w, a in self.pairs if w.op.name in weights]
+        step = tf.constant(1.0 - self.decay, tf.float32)
+        # w_ema - (1 - decay)(w_ema - w), one in-place kernel per weight: the update reads and writes
+        # every averaged weight once, where an assign of the formula makes a temporary per operation.
+        return [tf.raw_ops.ResourceApplyGradientDescent(var=a.handle, alpha=step, delta=a.read_value() - w)
+                for w, a in self.pairs if w.op.name in weights]
 
     def standing_z(self, batch_size, z_dim, seed):
         """The z batches of the standing statistics: fixed by the seed."""

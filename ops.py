@@ -20,22 +20,32 @@ BN_MOVING_AVERAGES, BN_BATCH_STATISTICS = "bn_moving_averages", "bn_batch_statis
 BN_DECAY = 0.9
 
 
-def inverse_sigma(w):
-    """1 / sigma(w), sigma from one power iteration on w as a matrix [-1, last dim], from the stored u.
-
-    u moves only where a model assigns it the next value this adds to SN_U_NEXT, so a pass that
-    should not move it (inference, the G step's pass through D) simply leaves that value unused.
-    """
+def _power_iteration(w):
+    """(u, v) of one power iteration on w as a matrix [-1, last dim]: the stored u and v = normalise(u W^T)."""
     w_matrix = tf.reshape(w, [-1, w.get_shape()[-1]])  # [k_h * k_w * in, out], or [..., in] for a deconv kernel
     u = tf1.get_variable("u", [1, w.get_shape()[-1]], initializer=tf1.truncated_normal_initializer(),
                          trainable=False, aggregation=tf.VariableAggregation.MEAN)  # replicas average it
     v = tf.stop_gradient(tf.math.l2_normalize(tf.matmul(u, w_matrix, transpose_b=True)))  # [1, k]
-    w_v = tf.matmul(v, w_matrix)  # [1, out]; sigma's gradient reaches w through it
+    return u, w_matrix, v
+
+
+def _inverse_sigma_from(u, w_v):
+    """1 / sigma from the power iteration's second product w_v = v W [1, out], whose gradient reaches W.
+
+    u moves only where a model assigns it the next value this adds to SN_U_NEXT, so a pass that
+    should not move it (inference, the G step's pass through D) simply leaves that value unused.
+    """
     u_next = tf.stop_gradient(tf.math.l2_normalize(w_v))
     if replicas.is_first():  # u moves from the first tower's pass; the others compute the same
         tf1.add_to_collection(SN_U, u)
         tf1.add_to_collection(SN_U_NEXT, u_next)
     return 1.0 / tf.reduce_sum(w_v * u_next)
+
+
+def inverse_sigma(w):
+    """1 / sigma(w), sigma from one power iteration on w as a matrix [-1, last dim], from the stored u."""
+    u, w_matrix, v = _power_iteration(w)
+    return _inverse_sigma_from(u, tf.matmul(v, w_matrix))
 
 
 def spectral_normed(w):
@@ -107,8 +117,16 @@ def linear(input_, output_size, scope="linear", stddev=0.02, bias_start=0.0, spe
     """Fully connected layer."""
     with tf1.variable_scope(scope):
         in_dim = input_.get_shape()[-1]
-        matrix, scale = _weight("Matrix", [in_dim, output_size], tf1.random_normal_initializer(stddev=stddev),
-                                spectral_norm)
+        matrix = tf1.get_variable("Matrix", [in_dim, output_size], tf.float32,
+                                  tf1.random_normal_initializer(stddev=stddev))
+        if spectral_norm and input_.dtype == tf.float32:
+            u, _, v = _power_iteration(matrix)
+            bias = tf1.get_variable("bias", [output_size], initializer=tf1.constant_initializer(bias_start))
+            # v rides along as one more row: the layer's product and sigma's (v W) read the matrix once,
+            # and backward, sigma's gradient joins the matrix's gradient in the same product.
+            both = tf.matmul(tf.concat([input_, v], 0), matrix)  # [B + 1, out]
+            return both[:-1] * _inverse_sigma_from(u, both[-1:]) + bias
+        scale = inverse_sigma(matrix) if spectral_norm else None
         bias = tf1.get_variable("bias", [output_size], initializer=tf1.constant_initializer(bias_start))
         return _scaled(tf.matmul(input_, tf.cast(matrix, input_.dtype)), scale) + tf.cast(bias, input_.dtype)
 
