@@ -68,13 +68,13 @@ class GAN:
 
     # ------------------------------------------------------------ nets
 
-    def attention_slot(self, net, side, is_training, reuse, batch_parts=1):
+    def attention_slot(self, net, side, is_training, reuse, spectral_norm, batch_parts=1):
         """Where SAGAN may put attention: a side x side map of G or D (config.ATTENTION_SIDES). GAN leaves it."""
         return net
 
     def generator(self, z, is_training=True, reuse=False, scope="generator", custom_getter=None):
         """z [B, z_dim] -> images [B, 28, 28, 1] in [0, 1]."""
-        literal, sn = self.literal_ops, self.config.spectral_norm
+        literal, sn = self.literal_ops, self.config.g_spectral_norm
         with tf1.variable_scope(scope, reuse=reuse, custom_getter=custom_getter):
             z = tf.cast(z, self.compute_dtype)
             net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1", spectral_norm=sn), is_training, scope="g_bn1",
@@ -82,10 +82,10 @@ class GAN:
             net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2", spectral_norm=sn), is_training,
                                 scope="g_bn2", literal_ops=literal))
             net = tf.reshape(net, [-1, 7, 7, 128])  # [B, 6272] -> [B, 7, 7, 128]
-            net = self.attention_slot(net, 7, is_training, reuse)
+            net = self.attention_slot(net, 7, is_training, reuse, sn)
             net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3", spectral_norm=sn),
                                 is_training, scope="g_bn3", literal_ops=literal))
-            net = self.attention_slot(net, 14, is_training, reuse)
+            net = self.attention_slot(net, 14, is_training, reuse, sn)
             net = deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4", spectral_norm=sn)
             return tf.cast(tf.nn.sigmoid(net), tf.float32)
 
@@ -98,10 +98,10 @@ class GAN:
         with tf1.variable_scope("discriminator", reuse=reuse):
             x = tf.cast(x, self.compute_dtype)
             net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1", spectral_norm=sn), literal_ops=literal)
-            net = self.attention_slot(net, 14, is_training, reuse, batch_parts)
+            net = self.attention_slot(net, 14, is_training, reuse, sn, batch_parts)
             net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2", spectral_norm=sn), is_training, scope="d_bn2",
                            literal_ops=literal, batch_parts=batch_parts), literal_ops=literal)
-            net = self.attention_slot(net, 7, is_training, reuse, batch_parts)
+            net = self.attention_slot(net, 7, is_training, reuse, sn, batch_parts)
             net = tf.reshape(net, [-1, 7 * 7 * 128])  # [B, 7, 7, 128] -> [B, 6272]
             net = lrelu(bn(linear(net, 1024, scope="d_fc3", spectral_norm=sn), is_training, scope="d_bn3",
                            literal_ops=literal, batch_parts=batch_parts), literal_ops=literal)

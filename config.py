@@ -14,6 +14,7 @@ TRAIN_STEPS = ("fused", "literal")
 PRECISION_SUFFIX = {"float32": "", "bfloat16": "_bf16"}  # of model_dir: precisions never share a run
 LOSSES = ("bce", "hinge")
 ATTENTION_BLOCKS = ("article", "paper")
+SN_NETS = ("both", "d")  # with spectral norm: every layer of G and D (the paper's), or of D alone
 ATTENTION_SIDES = (7, 14)  # G: after the reshape (7), after g_dc3 (14); D: after d_conv1 (14), after d_conv2 (7)
 # --recipe paper: the SAGAN paper's training (Zhang et al. 2019, section 5), on the article's nets.
 PAPER_RECIPE = dict(loss="hinge", spectral_norm=True, attention="paper", lr_d=4e-4, lr_g=1e-4, beta1=0.0,
@@ -41,18 +42,27 @@ class ModelConfig:
     beta2: float = 0.999
     loss: str = "bce"
     spectral_norm: bool = False
+    sn_nets: str = "both"  # where spectral norm goes when it is on (SN_NETS)
     attention: str = "article"  # SAGAN's block: the article's, or the SAGAN paper's
     attention_at: Tuple[int, ...] = (7,)  # the sides of the maps SAGAN attends over, in both nets
     ema_decay: float = 0.999  # of the moving average of G's weights, kept in every run
 
     def __post_init__(self):
         for field, allowed in (("gan_type", MODEL_NAMES), ("dataset", DATASETS), ("precision", PRECISIONS),
-                               ("train_step", TRAIN_STEPS), ("loss", LOSSES), ("attention", ATTENTION_BLOCKS)):
+                               ("train_step", TRAIN_STEPS), ("loss", LOSSES), ("attention", ATTENTION_BLOCKS),
+                               ("sn_nets", SN_NETS)):
             if getattr(self, field) not in allowed:
                 raise ValueError(f"{field} {getattr(self, field)!r} is not one of {allowed}")
+        if self.sn_nets != "both" and not self.spectral_norm:
+            raise ValueError(f"sn_nets {self.sn_nets!r} needs spectral_norm")
         if not self.attention_at or not set(self.attention_at) <= set(ATTENTION_SIDES):
             raise ValueError(f"attention_at {self.attention_at} is not a set of {ATTENTION_SIDES}")
         object.__setattr__(self, "attention_at", tuple(sorted(set(self.attention_at))))
+
+    @property
+    def g_spectral_norm(self):
+        """Whether G's layers are spectral-normed; D's are whenever spectral_norm is on."""
+        return self.spectral_norm and self.sn_nets == "both"
 
     @property
     def d_learning_rate(self):
@@ -130,6 +140,8 @@ def recipe_tags(config):
     for key, tag, default_value in (("loss", "hinge", "bce"), ("spectral_norm", "sn", False)):
         if key in fields and fields[key] != default_value:
             tags.append(tag)
+    if config.sn_nets != default.sn_nets:
+        tags.append("sn" + config.sn_nets)
     if config.gan_type != "GAN":
         if config.attention != default.attention and not attention_named:
             tags.append("att" + config.attention)
@@ -168,6 +180,8 @@ def _parse_tag(tag, fields):
         fields.update(PAPER_RECIPE)
         if fields["gan_type"] == "GAN":
             del fields["attention"]
+    elif tag.startswith("sn") and tag[2:] in SN_NETS[1:]:
+        fields["sn_nets"] = tag[2:]
     elif tag in ("hinge", "sn"):
         fields.update(loss="hinge") if tag == "hinge" else fields.update(spectral_norm=True)
     elif tag.startswith("att") and tag[3:] in ATTENTION_BLOCKS:

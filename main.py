@@ -6,7 +6,7 @@ import os
 import sys
 
 from config import (ATTENTION_BLOCKS, ATTENTION_SIDES, DATASETS, LOSSES, MODEL_NAMES, PAPER_RECIPE, PRECISIONS,
-                    TRAIN_STEPS, Folders, ModelConfig, ParallelConfig, TrainConfig)
+                    SN_NETS, TRAIN_STEPS, Folders, ModelConfig, ParallelConfig, TrainConfig)
 
 PHASES = ("train", "sample", "eval", "attention", "compare")
 RECIPES = {"article": {}, "paper": PAPER_RECIPE}  # presets of flags; a flag given explicitly wins
@@ -107,6 +107,8 @@ def parse_args(argv=None):
                    help="bce: the framework's sigmoid cross-entropy; hinge: the SAGAN paper's")
     p.add_argument("--sn", dest="spectral_norm", action=argparse.BooleanOptionalAction, default=model.spectral_norm,
                    help="spectral norm on every convolution, transposed convolution and linear layer of G and D")
+    p.add_argument("--sn_nets", default=model.sn_nets, choices=SN_NETS,
+                   help="with --sn: both nets (the paper's), or d: D alone, G without spectral norm")
     p.add_argument("--attention", default=model.attention, choices=ATTENTION_BLOCKS,
                    help="SAGAN's block: the article's (4x4 convolutions, batch norm, ReLU) or the SAGAN paper's "
                         "(1x1 convolutions, pooled keys, an output convolution)")
@@ -164,6 +166,8 @@ def parse_args(argv=None):
     for key, value in RECIPES[args.recipe].items():
         if {"spectral_norm": "sn"}.get(key, key) not in given:
             setattr(args, key, value)
+    if args.sn_nets != "both" and not args.spectral_norm:
+        p.error(f"--sn_nets {args.sn_nets} needs spectral norm on: add --sn or --recipe paper")
     if args.samples and args.phase != "eval":
         p.error(f"--samples goes with --phase eval, not --phase {args.phase}")
     if args.gan_type is None and args.phase != "compare" and not args.samples:

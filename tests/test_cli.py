@@ -25,6 +25,7 @@ BAD_ARGUMENTS = [
     ["--gan_type", "SAGAN", "--phase", "attention", "--queries", "7,0"],
     ["--gan_type", "SAGAN", "--phase", "attention", "--queries", "a;b"],
     ["--dataset", "mnist"],
+    ["--gan_type", "SAGAN", "--sn_nets", "d"],  # spectral norm is off
 ]
 
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from GAN import GAN
 from SAGAN import SAGAN
-from config import PAPER_RECIPE, Folders, ModelConfig
+from config import PAPER_RECIPE, Folders, ModelConfig, model_dir, parse_model_dir
 from test_models import build, random_batches, train_from
 from utils import load_samples
 
@@ -45,6 +45,22 @@ def test_fused_step_gives_the_literal_steps_losses_and_weights_with_the_papers_r
             np.testing.assert_allclose(fused[name], literal[name], rtol=1e-2, atol=1e-3, err_msg=name)
         elif "Adam" not in name and "moving_" not in name:
             assert np.all(np.abs(fused[name] - literal[name]) <= bound + 1e-6), name
+
+
+def test_spectral_norm_on_d_alone_leaves_g_and_its_attention_plain_and_names_the_run():
+    flags = dict(PAPER_RECIPE, attention_at=(14,))
+    names = {}
+    for sn_nets in ("both", "d"):
+        with tf.Graph().as_default():
+            build(SAGAN, batch_size=8, sn_nets=sn_nets, **flags)
+            names[sn_nets] = {v.op.name for v in tf1.global_variables() if v.op.name.endswith("/u")}
+    d_names = {n for n in names["both"] if n.startswith("discriminator/")}
+    assert {n.split("/")[1] for n in d_names} >= {"d_conv1", "d_conv2", "d_fc3", "d_fc4", "attention_14"}
+    assert any(n.startswith("generator/attention_14/") for n in names["both"])
+    assert names["d"] == d_names  # D's layers, its attention included, and nothing of G or the averaged G
+    config = ModelConfig("SAGAN", sn_nets="d", **flags)
+    assert model_dir(config) == "SAGAN_mnist_64_62_paper_snd_at14"
+    assert ModelConfig(**parse_model_dir(model_dir(config))) == config
 
 
 def test_averaged_weights_follow_their_formula():
