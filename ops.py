@@ -21,7 +21,7 @@ BN_DECAY = 0.9
 
 
 def _power_iteration(w):
-    """(u, v) of one power iteration on w as a matrix [-1, last dim]: the stored u and v = normalise(u W^T)."""
+    """(u, W, v) of one power iteration: the stored u, w as a matrix W [-1, last dim], v = normalise(u W^T)."""
     w_matrix = tf.reshape(w, [-1, w.get_shape()[-1]])  # [k_h * k_w * in, out], or [..., in] for a deconv kernel
     u = tf1.get_variable("u", [1, w.get_shape()[-1]], initializer=tf1.truncated_normal_initializer(),
                          trainable=False, aggregation=tf.VariableAggregation.MEAN)  # replicas average it
