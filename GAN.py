@@ -15,7 +15,8 @@ from ema import AveragedGenerator
 from errors import UserError
 from interrupts import replaced_atomically
 from losses import LOSSES
-from ops import ATTENTION_MAPS, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, SN_U, SN_U_NEXT, bn, conv2d, deconv2d, linear
+from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, SN_U, SN_U_NEXT
+from ops import bn, conv2d, deconv2d, linear
 from ops import lrelu, new_entries, then, update_moving_average
 from utils import save_grid, save_samples, to_uint8
 
@@ -167,13 +168,15 @@ class GAN:
         g_optimizer = tf1.train.AdamOptimizer(config.g_learning_rate, config.beta1, config.beta2)
 
         # Inference-mode nets: G samples; D and the attention maps are there to be looked at.
-        with new_entries(ATTENTION_MAPS) as inference:
+        blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
+        with new_entries(*blocks) as inference:
             self.fake_images = self.generator(self.z, is_training=False, reuse=True)
             self.discriminator(self.inputs, is_training=False, reuse=True)
-        self.attention_maps = dict(zip(self.attention_names(), inference[ATTENTION_MAPS]))
+        # {(net, side): (beta, scale, share)} of each attention block: where it looks, and how much it changes x.
+        self.attention_blocks = dict(zip(self.attention_names(), zip(*(inference[c] for c in blocks))))
         self.averaged = AveragedGenerator(self, self.z, config.ema_decay)
-        self.ema_attention_maps = dict(zip([n for n in self.attention_names() if n[0] == "generator"],
-                                           self.averaged.attention_maps))
+        self.ema_attention_blocks = dict(zip([n for n in self.attention_names() if n[0] == "generator"],
+                                             self.averaged.attention_blocks))
 
         def d_after():  # spectral norm's u of D, from its pass over the real images
             return [tf1.assign(u, u_next) for u, u_next in zip(d_pass[SN_U], d_pass[SN_U_NEXT])]

@@ -10,7 +10,7 @@ from utils import to_uint8
 GRID = 7  # the attention blocks work on 7x7 maps
 CELL = 28 // GRID  # image pixels per map position
 DEFAULT_QUERIES = [(1, 1), (1, 5), (3, 3), (5, 1), (5, 5)]
-NEGLIGIBLE_GAMMA = 0.01
+NEGLIGIBLE_SHARE = 0.01  # a block whose gamma*o is under 1% of its input's norm
 NUM_IMAGES = 6
 
 
@@ -69,38 +69,41 @@ def draw(images, beta, queries, title, path, side=GRID):
 
 
 def show_attention(model, real_images, queries, weights="raw", log=print):
-    """Draw G's maps on generated images and D's on real ones; report each block's entropy and gamma.
+    """Draw G's maps on generated images and D's on real ones; report each block's entropy, gamma and share.
 
     weights 'ema' draws the averaged G's maps on its own images; D has one set of weights.
     """
-    gammas = model.gamma_values()
-    maps = {**model.attention_maps, **(model.ema_attention_maps if weights == "ema" else {})}
+    ema = weights == "ema"
+    blocks = {**model.attention_blocks, **(model.ema_attention_blocks if ema else {})}
     summary = {}
-    for (net, side), beta_tensor in maps.items():
+    for (net, side), (beta_tensor, scale, share_tensor) in blocks.items():
+        fetches = [beta_tensor, scale, share_tensor]
         if net == "generator":
-            if weights == "ema":
+            if ema:
                 model.averaged.refresh(model.sess)
-            fake = model.averaged.images if weights == "ema" else model.fake_images
-            images, beta = model.sess.run([fake, beta_tensor], {model.z: model.sample_z(NUM_IMAGES)})
+            fake = model.averaged.images if ema else model.fake_images
+            images, beta, scale_value, share = model.sess.run([fake] + fetches,
+                                                              {model.z: model.sample_z(NUM_IMAGES)})
             images = to_uint8(images)
         else:
             images = real_images[:NUM_IMAGES]
-            beta = model.sess.run(beta_tensor, {model.inputs: images / np.float32(255)})
-        name = f"{net}{'' if side == GRID else side}{'_ema' if weights == 'ema' and net == 'generator' else ''}"
-        gamma = gammas[f"gamma_{net[0]}{'' if side == GRID else side}"]
+            beta, scale_value, share = model.sess.run(fetches, {model.inputs: images / np.float32(255)})
+        name = f"{net}{'' if side == GRID else side}{'_ema' if ema and net == 'generator' else ''}"
+        gamma = float(scale_value[0])
         entropy, uniform = mean_entropy(beta), np.log(beta.shape[-1])
         path = os.path.join(model.out_dir("result"), f"attention_{name}.png")
         draw(images, beta, queries, f"{model.model_dir} {name}: gamma {gamma:.3f}, mean entropy {entropy:.2f} "
                                     f"nats (uniform {uniform:.2f})", path, side)
-        note = " (gamma is about 0: this block barely changes its input)" if abs(gamma) < NEGLIGIBLE_GAMMA else ""
-        log(f"{name} attention: gamma {gamma:.4f}, mean entropy {entropy:.3f} nats of {uniform:.3f}{note}; {path}")
-        summary[name] = {"gamma": gamma, "mean_entropy": entropy, "png": path}
+        note = " (this block barely changes its input)" if share < NEGLIGIBLE_SHARE else ""
+        log(f"{name} attention: gamma {gamma:.4f}, gamma*o is {100 * share:.1f}% of its input's norm, "
+            f"mean entropy {entropy:.3f} nats of {uniform:.3f}{note}; {path}")
+        summary[name] = {"gamma": gamma, "share": float(share), "mean_entropy": entropy, "png": path}
     return summary
 
 
 def draw_attention(model, real_images, queries=None, weights="raw", log=print):
     """Restore the latest checkpoint and draw its attention maps; a clear error for a model without any."""
-    if not model.attention_maps:
+    if not model.attention_blocks:
         raise UserError(f"{model.model_name} has no attention blocks; use --gan_type SAGAN")
     model.restore_trained(log)
     return show_attention(model, real_images, queries or DEFAULT_QUERIES, weights, log)

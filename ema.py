@@ -9,7 +9,8 @@ recomputed whenever it is used. Spectral norm's u is copied from the raw G and i
 import numpy as np
 import tensorflow as tf
 
-from ops import ATTENTION_MAPS, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, SN_U, SN_U_NEXT
+from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
+from ops import SN_U, SN_U_NEXT, new_entries
 
 tf1 = tf.compat.v1
 
@@ -30,9 +31,11 @@ class AveragedGenerator:
     def __init__(self, model, z, decay):
         """Build the averaged G beside model's G (built already); z is the sampler's placeholder."""
         self.model, self.z = model, z
-        first_map = len(tf1.get_collection(ATTENTION_MAPS))
-        self.images = model.generator(z, is_training=False, reuse=False, scope=SCOPE, custom_getter=_not_trainable)
-        self.attention_maps = tf1.get_collection(ATTENTION_MAPS)[first_map:]
+        blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
+        with new_entries(*blocks) as attention:
+            self.images = model.generator(z, is_training=False, reuse=False, scope=SCOPE,
+                                          custom_getter=_not_trainable)
+        self.attention_blocks = list(zip(*(attention[c] for c in blocks)))  # (beta, scale, share), as G builds them
         first_bn, first_sn = (len(tf1.get_collection(c)) for c in (BN_MOVING_AVERAGES, SN_U))
         model.generator(z, is_training=True, reuse=True, scope=SCOPE,  # batch statistics, for standing ones
                         custom_getter=_not_trainable)

@@ -13,6 +13,7 @@ tf1 = tf.compat.v1
 
 ATTENTION_MAPS = "attention_maps"  # graph collection holding every attention block's beta
 ATTENTION_SCALES = "attention_scales"  # every attention block's learnt scale (the article's gamma, the paper's sigma)
+ATTENTION_SHARES = "attention_shares"  # every attention block's ||scale * o|| / ||x|| over its batch (residual_share)
 # Graph collections pairing each spectral-normed weight's u with its next value after one power iteration.
 SN_U, SN_U_NEXT = "spectral_norm_u", "spectral_norm_u_next"
 # Graph collections pairing each training-mode bn's moving averages with the batch statistics they follow.
@@ -256,7 +257,7 @@ def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=F
         tf1.add_to_collection(ATTENTION_SCALES, gamma)
 
         o = tf.reshape(o, [-1, height, width, channels])  # [B, H, W, C]
-        return tf.cast(gamma, x.dtype) * o + x
+        return residual_share(x, tf.cast(gamma, x.dtype) * o) + x
 
 
 def conv1x1(input_, output_dim, name, spectral_norm=False):
@@ -290,7 +291,17 @@ def paper_attention(x, scope="attention", reuse=False, spectral_norm=False):
         o = conv1x1(o, channels, "o", spectral_norm)
         sigma = tf1.get_variable("sigma", [1], initializer=tf1.constant_initializer(0.0))
         tf1.add_to_collection(ATTENTION_SCALES, sigma)
-        return tf.cast(sigma, x.dtype) * o + x
+        return residual_share(x, tf.cast(sigma, x.dtype) * o) + x
+
+
+def residual_share(x, update):
+    """update, after adding ||update|| / ||x|| over the batch to ATTENTION_SHARES: how much a block changes x.
+
+    A block's scale alone does not say this: it multiplies o, whose size the scale does not show.
+    """
+    norms = [tf.norm(tf.cast(t, tf.float32)) for t in (update, x)]
+    tf1.add_to_collection(ATTENTION_SHARES, tf.math.divide_no_nan(*norms, name="share"))
+    return update
 
 
 # ------------------------------------------------------------ graph helpers

@@ -63,6 +63,7 @@ def test_attention_matches_numpy(sess):
     x = tf.constant(x_value)
     out = ops.attention(x, is_training=True, scope="attention")
     (beta,) = tf1.get_collection(ops.ATTENTION_MAPS)
+    (share,) = tf1.get_collection(ops.ATTENTION_SHARES)
     sess.run(tf1.global_variables_initializer())
     gamma = tf1.global_variables("attention/gamma")[0]
     sess.run(gamma.assign([0.7]))
@@ -71,7 +72,7 @@ def test_attention_matches_numpy(sess):
         if v.op.name.endswith("_bn/beta") or v.op.name.endswith("_bn/gamma"):
             sess.run(v.assign(v + np.random.default_rng(1).normal(0, 0.1, v.shape.as_list())))
     vals = {v.op.name.split("/", 1)[1]: sess.run(v) for v in tf1.global_variables("attention/")}
-    got_out, got_beta = sess.run([out, beta])
+    got_out, got_beta, got_share = sess.run([out, beta, share])
 
     def branch(name):
         conv = _conv_same(x_value, vals[f"{name}_conv/w"], vals[f"{name}_conv/biases"])
@@ -84,6 +85,7 @@ def test_attention_matches_numpy(sess):
     expected = x_value + 0.7 * (expected_beta @ h).reshape(x_value.shape)
     np.testing.assert_allclose(got_beta, expected_beta, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got_out, expected, rtol=1e-4, atol=1e-4)
+    assert got_share == pytest.approx(np.linalg.norm(expected - x_value) / np.linalg.norm(x_value), rel=1e-4)
 
 
 def test_attention_with_zero_gamma_is_identity_and_rows_sum_to_one(sess):
@@ -91,10 +93,12 @@ def test_attention_with_zero_gamma_is_identity_and_rows_sum_to_one(sess):
     x = tf1.placeholder(tf.float32, [None, 7, 7, 128])
     out = ops.attention(x, is_training=False, scope="attention")
     (beta,) = tf1.get_collection(ops.ATTENTION_MAPS)
+    (share,) = tf1.get_collection(ops.ATTENTION_SHARES)
     assert beta.name == "attention/beta:0"
     sess.run(tf1.global_variables_initializer())
-    got_out, got_beta = sess.run([out, beta], {x: x_value})
+    got_out, got_beta, got_share = sess.run([out, beta, share], {x: x_value})
     np.testing.assert_array_equal(got_out, x_value)
+    assert got_share == 0
     assert got_beta.shape == (3, 49, 49)
     np.testing.assert_allclose(got_beta.sum(-1), 1.0, rtol=1e-5)
 
