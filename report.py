@@ -13,6 +13,8 @@ from interrupts import replaced_atomically
 from runlog import GAMMA_FIELDS, STEP_LOG, TRAIN_LOG, read_csv
 from utils import plot_curves
 
+GAMMA_LINES = ["-", "--", ":", "-."]  # the line style of each of GAMMA_FIELDS in gammas.png
+
 # (key, label, True when lower is better)
 REPORTED = [("fcd", "FCD", True), ("kid", "KID", True), ("classifier_score", "classifier score", False),
             ("precision", "precision", False), ("recall", "recall", False),
@@ -147,31 +149,42 @@ def _figures(runs, out_dir):
                 shutil.copy(last, tmp)
             lines.append(f"![{label}](samples_{label}.png) ")
         lines += ["", "In order: " + ", ".join(grids) + "."]
-    curves, gammas, fcds = {}, {}, {}
-    for label, seeds in runs.items():
+    # One colour per configuration; seeds are bands (losses, FCD) or thin lines (gamma, whose sign differs by seed).
+    curves, gammas, fcds, styles = {}, {}, {}, {}
+    for i, (label, seeds) in enumerate(runs.items()):
+        colour = f"C{i % 10}"
         for seed_, folder in seeds.items():
             rows = read_csv(os.path.join(folder, STEP_LOG))
             steps = [int(r["step"]) for r in rows]
-            for loss in ("d_loss", "g_loss"):
-                curves[f"{label} s{seed_} {loss}"] = (steps, [float(r[loss]) for r in rows])
-            for g in GAMMA_FIELDS:
+            for loss, line in (("d_loss", "-"), ("g_loss", "--")):
+                _add(curves, styles, f"{label} {loss}", (steps, [float(r[loss]) for r in rows]), colour, line)
+            for g, line in zip(GAMMA_FIELDS, GAMMA_LINES):
                 if rows and rows[0].get(g):
-                    gammas[f"{label} s{seed_} {g}"] = (steps, [float(r[g]) for r in rows])
-            for suffix in WEIGHT_SUFFIXES.values():
+                    _add(gammas, styles, f"{label} {g}", (steps, [float(r[g]) for r in rows]), colour, line)
+            for (weights, suffix), line in zip(WEIGHT_SUFFIXES.items(), ("-", "--")):
                 epochs = [r for r in read_csv(os.path.join(folder, TRAIN_LOG)) if r.get("fcd" + suffix)]
                 if epochs:
-                    fcds[f"{label} s{seed_}{suffix}"] = ([int(r["epoch"]) for r in epochs],
-                                                         [float(r["fcd" + suffix]) for r in epochs])
-    plot_curves(curves, os.path.join(out_dir, "losses.png"), "losses")
+                    _add(fcds, styles, f"{label} {weights}", ([int(r["epoch"]) for r in epochs],
+                                                             [float(r["fcd" + suffix]) for r in epochs]), colour, line)
+    plot_curves(curves, os.path.join(out_dir, "losses.png"), "losses (mean over seeds, band: their range)",
+                styles=styles, band=True)
     lines += ["", "## Curves", "", "![losses](losses.png)", ""]
     if gammas:
-        plot_curves(gammas, os.path.join(out_dir, "gammas.png"), "attention scale (gamma, or the paper's sigma)")
+        plot_curves(gammas, os.path.join(out_dir, "gammas.png"),
+                    "attention scale (gamma, or the paper's sigma), one line per seed", styles=styles)
         lines += ["![gamma](gammas.png)", ""]
     if fcds:  # runs trained with --eval_every
-        plot_curves(fcds, os.path.join(out_dir, "fcd.png"), "FCD of 5,000 samples at the end of each epoch",
-                    xlabel="epoch", log_y=True)  # the first epoch's FCD is ten times the last's
+        plot_curves(fcds, os.path.join(out_dir, "fcd.png"),
+                    "FCD of 5,000 samples after each epoch (mean over seeds, band: their range)",
+                    xlabel="epoch", log_y=True, styles=styles, band=True)  # the first epoch's is ten times the last's
         lines += ["![fcd](fcd.png)", ""]
     return lines
+
+
+def _add(columns, styles, name, series, colour, linestyle):
+    """Append one seed's (x, y) to columns[name], drawn in colour and linestyle."""
+    columns.setdefault(name, []).append(series)
+    styles[name] = {"color": colour, "linestyle": linestyle}
 
 
 def markdown_to_html(markdown):

@@ -40,24 +40,55 @@ def save_gif(frame_paths, path, seconds_per_frame=0.5):
         imageio.mimsave(tmp, frames, duration=seconds_per_frame, loop=0)
 
 
-def plot_curves(columns, path, title, xlabel="step", log_y=False):
-    """Plot each {name: (x, y)} series into a PNG; log_y for values that fall over decades, such as FCD."""
+LEGEND_INSIDE_AT_MOST = 6  # more series than this and the legend goes beside the plot, off the curves
+
+
+def plot_curves(columns, path, title, xlabel="step", log_y=False, styles=None, band=False):
+    """Plot {name: (x, y)} or {name: [(x, y), ...]} into a PNG; log_y for values that fall over decades, such as FCD.
+
+    A name with several (x, y), one per seed, is drawn as their mean with a band from their minimum to their
+    maximum when band is set, else as thin lines of one style under one legend entry. styles: {name: line keywords}.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, (x, y) in columns.items():
-        ax.plot(x, y, label=name, linewidth=1)
+    beside = len(columns) > LEGEND_INSIDE_AT_MOST
+    fig, ax = plt.subplots(figsize=(10 if beside else 7, 4))
+    for name, series in columns.items():
+        series = series if isinstance(series, list) else [series]
+        style = dict(linewidth=1, **(styles or {}).get(name, {}))
+        if band and len(series) > 1:
+            x, ys = _aligned(series)
+            (line,) = ax.plot(x, ys.mean(0), label=f"{name} (mean of {len(series)})", **style)
+            ax.fill_between(x, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.15, linewidth=0)
+            continue
+        for i, (x, y) in enumerate(series):
+            (line,) = ax.plot(x, y, label=name if i == 0 else "_nolegend_", **style)
+            style["color"] = line.get_color()  # the other seeds of this name share its colour
     ax.set_xlabel(xlabel)
     if log_y:
         ax.set_yscale("log")
     ax.set_title(title)
-    ax.legend()
+    if beside:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    else:
+        ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
     with replaced_atomically(path) as tmp:
         fig.savefig(tmp, dpi=90)
     plt.close(fig)
+
+
+def _aligned(series):
+    """(x, ys [runs, points]) over the longest prefix of x that every (x, y) in series shares."""
+    length = min(len(x) for x, _ in series)
+    first = np.asarray(series[0][0][:length])
+    for x, _ in series[1:]:
+        same = np.asarray(x[:length]) == first
+        length = length if same.all() else int(np.argmin(same))
+        first = first[:length]
+    return first, np.array([y[:length] for _, y in series], dtype=float)
 
 
 SAMPLES_KEY = "images"  # the uint8 [N, 28, 28, 1] array of a samples file
