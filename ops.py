@@ -50,49 +50,41 @@ def inverse_sigma(w):
 
 
 def spectral_normed(w):
-    """w / sigma(w) (inverse_sigma). The layers scale their outputs instead, which is the same and cheaper."""
+    """w / sigma(w) (inverse_sigma)."""
     return w * inverse_sigma(w)
 
 
-def _weight(name, shape, initializer, spectral_norm):
-    """(a layer's weight variable, what scales the layer's output before its bias: 1 / sigma, or None)."""
+def _kernel(name, shape, initializer, spectral_norm):
+    """A convolution's kernel variable, divided by its sigma with spectral_norm."""
+    # A layer is linear in its weight, so w / sigma could as well scale the output. A kernel here has
+    # 1k to 262k entries and a batch's output 400k to 800k, so the kernel is the cheaper one to scale.
     w = tf1.get_variable(name, shape, tf.float32, initializer)
-    return w, (inverse_sigma(w) if spectral_norm else None)
-
-
-def _scaled(output, scale):
-    """output * scale (a scalar or a per-channel vector), in output's dtype; output itself for None."""
-    # A layer is linear in its weight, so scaling its output by 1 / sigma equals using w / sigma,
-    # without writing the normalised weight and reading it back in every pass and its gradient.
-    return output if scale is None else output * tf.cast(scale, output.dtype)
+    return spectral_normed(w) if spectral_norm else w
 
 
 def conv2d(input_, output_dim, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name="conv2d", spectral_norm=False):
     """k_h x k_w convolution with stride (d_h, d_w) and SAME padding."""
     with tf1.variable_scope(name):
         in_dim = input_.get_shape()[-1]
-        w, scale = _weight("w", [k_h, k_w, in_dim, output_dim], tf1.truncated_normal_initializer(stddev=stddev),
-                           spectral_norm)
+        w = _kernel("w", [k_h, k_w, in_dim, output_dim], tf1.truncated_normal_initializer(stddev=stddev),
+                    spectral_norm)
         b = tf1.get_variable("biases", [output_dim], initializer=tf1.constant_initializer(0.0))
         conv = tf.nn.conv2d(input_, tf.cast(w, input_.dtype), strides=[1, d_h, d_w, 1], padding="SAME")
-        return tf.nn.bias_add(_scaled(conv, scale), tf.cast(b, input_.dtype))
+        return tf.nn.bias_add(conv, tf.cast(b, input_.dtype))
 
 
 def conv2d_siblings(input_, output_dims, names, k_h=4, k_w=4, d_h=1, d_w=1, stddev=0.02, spectral_norm=False):
     """conv2d(input_, output_dims[i], name=names[i]) for each i, as one convolution: the same variables and maths."""
     in_dim = input_.get_shape()[-1]
-    kernels, scales, biases = [], [], []
+    kernels, biases = [], []
     for output_dim, name in zip(output_dims, names):
         with tf1.variable_scope(name):
-            w, scale = _weight("w", [k_h, k_w, in_dim, output_dim], tf1.truncated_normal_initializer(stddev=stddev),
-                               spectral_norm)
-            kernels.append(w)
-            scales.append(None if scale is None else tf.fill([output_dim], scale))
+            kernels.append(_kernel("w", [k_h, k_w, in_dim, output_dim],
+                                   tf1.truncated_normal_initializer(stddev=stddev), spectral_norm))
             biases.append(tf1.get_variable("biases", [output_dim], initializer=tf1.constant_initializer(0.0)))
     # One wide convolution keeps the cores busier than a few narrow ones.
     conv = tf.nn.conv2d(input_, tf.cast(tf.concat(kernels, 3), input_.dtype), strides=[1, d_h, d_w, 1],
                         padding="SAME")
-    conv = _scaled(conv, tf.concat(scales, 0) if spectral_norm else None)  # 1 / sigma per kernel's channels
     conv = tf.nn.bias_add(conv, tf.cast(tf.concat(biases, 0), input_.dtype))
     return tf.split(conv, output_dims, axis=3)
 
@@ -103,13 +95,12 @@ def deconv2d(input_, output_shape, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name
     with tf1.variable_scope(name):
         in_dim = input_.get_shape()[-1]
         # The kernel of conv2d_transpose is [h, w, out_channels, in_channels].
-        w, scale = _weight("w", [k_h, k_w, out_c, in_dim], tf1.random_normal_initializer(stddev=stddev),
-                           spectral_norm)
+        w = _kernel("w", [k_h, k_w, out_c, in_dim], tf1.random_normal_initializer(stddev=stddev), spectral_norm)
         b = tf1.get_variable("biases", [out_c], initializer=tf1.constant_initializer(0.0))
         dynamic_shape = tf.stack([tf.shape(input_)[0], out_h, out_w, out_c])
         deconv = tf.nn.conv2d_transpose(input_, tf.cast(w, input_.dtype), output_shape=dynamic_shape,
                                         strides=[1, d_h, d_w, 1], padding="SAME")
-        deconv = tf.nn.bias_add(_scaled(deconv, scale), tf.cast(b, input_.dtype))
+        deconv = tf.nn.bias_add(deconv, tf.cast(b, input_.dtype))
         deconv.set_shape([None, out_h, out_w, out_c])
         return deconv
 
@@ -125,11 +116,14 @@ def linear(input_, output_size, scope="linear", stddev=0.02, bias_start=0.0, spe
             bias = tf1.get_variable("bias", [output_size], initializer=tf1.constant_initializer(bias_start))
             # v rides along as one more row: the layer's product and sigma's (v W) read the matrix once,
             # and backward, sigma's gradient joins the matrix's gradient in the same product.
-            both = tf.matmul(tf.concat([input_, v], 0), matrix)  # [B + 1, out]
-            return both[:-1] * _inverse_sigma_from(u, both[-1:]) + bias
+            output, w_v = tf.split(tf.matmul(tf.concat([input_, v], 0), matrix), [-1, 1])  # [B + 1, out] -> B, 1
+            return output * _inverse_sigma_from(u, w_v) + bias
         scale = inverse_sigma(matrix) if spectral_norm else None
         bias = tf1.get_variable("bias", [output_size], initializer=tf1.constant_initializer(bias_start))
-        return _scaled(tf.matmul(input_, tf.cast(matrix, input_.dtype)), scale) + tf.cast(bias, input_.dtype)
+        output = tf.matmul(input_, tf.cast(matrix, input_.dtype))  # [B, out]
+        # The matrix (up to 6.4M entries) is far larger than a batch's output: scale the output, not the matrix.
+        output = output if scale is None else output * tf.cast(scale, output.dtype)
+        return output + tf.cast(bias, input_.dtype)
 
 
 def lrelu(x, leak=0.2, literal_ops=False, name="lrelu"):
@@ -263,9 +257,8 @@ def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=F
 def conv1x1(input_, output_dim, name, spectral_norm=False):
     """1x1 convolution without bias, Glorot-initialised, as the SAGAN paper's attention block has them."""
     with tf1.variable_scope(name):
-        w, scale = _weight("w", [1, 1, input_.get_shape()[-1], output_dim], tf1.glorot_uniform_initializer(),
-                           spectral_norm)
-        return _scaled(tf.nn.conv2d(input_, tf.cast(w, input_.dtype), strides=[1, 1, 1, 1], padding="SAME"), scale)
+        w = _kernel("w", [1, 1, input_.get_shape()[-1], output_dim], tf1.glorot_uniform_initializer(), spectral_norm)
+        return tf.nn.conv2d(input_, tf.cast(w, input_.dtype), strides=[1, 1, 1, 1], padding="SAME")
 
 
 def paper_attention(x, scope="attention", reuse=False, spectral_norm=False):
