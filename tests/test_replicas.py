@@ -49,7 +49,7 @@ def test_two_towers_with_sync_bn_compute_what_one_device_with_their_whole_batch_
     for i in grads:
         one, sync = out[f"one/grad/{i}"], out[f"sync/grad/{i}"]
         # The gradients at the same weights: float rounding only (pre-BN biases have a gradient of pure rounding).
-        np.testing.assert_allclose(sync, one, rtol=1e-3, atol=1e-5 + 1e-4 * np.abs(one).max(), err_msg=i)
+        assert_same_gradient(sync, one, rtol=1e-3, atol=1e-5 + 1e-4 * np.abs(one).max(), err_msg=i)
         if "apart" in placements:
             apart_differs |= bool(np.abs(out[f"apart/grad/{i}"] - one).max() > 0.1 * np.abs(one).max())
     assert apart_differs or "apart" not in placements  # without --sync_bn each tower normalises its own slice
@@ -78,6 +78,20 @@ def test_two_towers_with_sync_bn_compute_what_one_device_with_their_whole_batch_
             assert flags or is_pre_bn_bias(name) or first.mean() < 1e-2, (name, first.mean())
             assert np.all(np.abs(out[f"sync/last/{name}"] - out[f"one/last/{name}"]) <= 2 * lr * steps + 1e-4), name
     assert (u_count > 0) == bool(flags)
+
+
+def assert_same_gradient(actual, desired, rtol, atol, err_msg):
+    """Elementwise equal within float rounding, or, failing that, within 1% of the gradient's norm.
+
+    At the initial weights G's images are nearly constant, so a channel of D's first convolution whose
+    kernel sums to about 0 puts all of them within rounding of its leaky ReLU's kink. Towers round
+    differently, a few units take the other side, and every gradient that flows through them moves by
+    about 0.2% of its norm. A missing tower average or unsynced statistics move gradients by 10 to 100%.
+    """
+    if np.allclose(actual, desired, rtol=rtol, atol=atol):
+        return
+    relative = np.linalg.norm(actual - desired) / np.linalg.norm(desired)
+    assert relative < 1e-2, (err_msg, f"gradients differ by {relative:.2%} of their norm")
 
 
 def free_ports(count):
