@@ -15,8 +15,8 @@ from ema import AveragedGenerator
 from errors import UserError
 from interrupts import replaced_atomically
 from losses import LOSSES
-from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, SN_U, SN_U_NEXT
-from ops import bn, conv2d, deconv2d, linear
+from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
+from ops import SN_U, SN_U_NEXT, bn, conv2d, deconv2d, linear
 from ops import lrelu, new_entries, then, update_moving_average
 from utils import save_grid, save_samples, to_uint8
 
