@@ -22,10 +22,10 @@ from bench_report import format_markdown, format_table
 from config import MODEL_NAMES, PAPER_RECIPE, ModelConfig
 from tfenv import FLAGS_OF_INTEREST, bfloat16_in_hardware, cpu_flags
 
-CONFIGS = {  # name: the ModelConfig fields it changes; the first three make the training table
+CONFIGS = {  # name: the ModelConfig fields it changes, in the order the blocks run (default next to sn)
     "literal": dict(train_step="literal"),
-    "default": {},
     "bfloat16": dict(precision="bfloat16"),
+    "default": {},
     "sn": dict(spectral_norm=True),  # the default with spectral norm on every layer
     "paper": PAPER_RECIPE,  # --recipe paper
 }
@@ -122,15 +122,22 @@ def time_training(model_name, batch_size, steps, rounds, warmup):
     for model in models.values():
         block(model, warmup)
     rates = {config: [] for config in models}
-    for _ in range(rounds):
-        for config, model in models.items():
+    for round_index in range(rounds):
+        # Every other round runs backwards, so a machine drifting during a round favours no configuration.
+        order = list(models) if round_index % 2 == 0 else list(models)[::-1]
+        for config in order:
             started = time.perf_counter()
-            block(model, steps)
+            block(models[config], steps)
             rates[config].append(steps * batch_size / (time.perf_counter() - started))
     ema_seconds = time_average_update(models["default"], rounds)
     for model in models.values():
         model.sess.close()
     return {config: float(np.median(r)) for config, r in rates.items()}, rates, ema_seconds
+
+
+def paired_slowdowns(rates, config, reference="default"):
+    """config's slowdown against the reference in each round (rate ratio − 1), from the blocks of one round."""
+    return [reference_rate / rate - 1 for reference_rate, rate in zip(rates[reference], rates[config])]
 
 
 def time_average_update(model, rounds):
@@ -261,13 +268,17 @@ def parse_args(argv=None):
     p.add_argument("--output", default=None, help="JSON file (default bench/results/<date>[_quick].json)")
     p.add_argument("--no_epoch", action="store_true", help="skip the real epoch (overheads and memory)")
     p.add_argument("--no_scaling", action="store_true", help="skip 1 device against 2 towers")
+    p.add_argument("--rounds", type=int, default=None, help="rounds of alternating training blocks (default 7)")
     p.add_argument("--markdown", metavar="JSON", help="print a committed result as README's tables, and stop")
     p.add_argument("--child_epoch", choices=MODEL_NAMES, help=argparse.SUPPRESS)
     p.add_argument("--workdir", help=argparse.SUPPRESS)
     p.add_argument("--bare_steps", type=int, default=200, help=argparse.SUPPRESS)
     p.add_argument("--batch_size", type=int, default=64, help=argparse.SUPPRESS)
     p.add_argument("--epoch_images", type=int, default=None, help=argparse.SUPPRESS)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.rounds is not None and args.rounds < 1:
+        p.error(f"--rounds must be at least 1, not {args.rounds}")
+    return args
 
 
 def main(argv=None):
@@ -291,6 +302,8 @@ def main(argv=None):
                     scaling=["--batch_size", "8", "--steps", "3", "--rounds", "2", "--warmup", "1"]) if args.quick else \
         dict(batch_size=64, steps=40, rounds=7, warmup=10, matmul_size=2048, matmul_seconds=10,
              sample_count=10_000, eval_samples=10_000, bare_steps=200, epoch_images=None, scaling=[])
+    if args.rounds:
+        settings["rounds"] = args.rounds
     report = {"machine": machine(), "settings": settings, "quick": args.quick, "models": {}}
     print(f"bench on {report['machine']['cpu']} ({report['machine']['cores']} cores)", flush=True)
     peaks = {dtype: matmul_peak(dtype, settings["matmul_size"], settings["matmul_seconds"])
@@ -316,8 +329,11 @@ def main(argv=None):
         recipe = {config: {"images_per_second": medians[config], "of_default": medians[config] / medians["default"],
                            "block_images_per_second": blocks[config]} for config in RECIPE_TABLE}
         recipe["average_update"] = {"seconds": ema_seconds, "share_of_default_step": ema_seconds / step_seconds}
-        # The averaged G's update runs inside every step; spectral norm's cost is the sn row's slowdown.
-        recipe["sn_and_average_share"] = medians["default"] / medians["sn"] - 1 + ema_seconds / step_seconds
+        # The averaged G's update runs inside every step; spectral norm's cost is the sn blocks' slowdown
+        # against the default blocks of the same round, whose median a drifting machine moves least.
+        sn_slowdowns = paired_slowdowns(blocks, "sn")
+        recipe["sn_slowdown_per_round"] = sn_slowdowns
+        recipe["sn_and_average_share"] = float(np.median(sn_slowdowns)) + ema_seconds / step_seconds
         result = {"training": training, "recipe": recipe}
         print(f"{model_name}: sampling and evaluation", flush=True)
         result["sampling_images_per_second"] = time_sampling(model_name, settings["sample_count"])

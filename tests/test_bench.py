@@ -63,6 +63,14 @@ def test_quick_bench_measures_everything_and_writes_json(workdir, monkeypatch):
     assert recipe["sn"]["images_per_second"] > 0 and recipe["paper"]["images_per_second"] > 0
     assert recipe["average_update"]["seconds"] > 0 and recipe["average_update"]["share_of_default_step"] > 0
     assert "| GAN |" in table.split("averaged G's")[1]
+    # Spectral norm's cost is paired round by round, and the reported share is their median plus the update.
+    slowdowns = recipe["sn_slowdown_per_round"]
+    assert len(slowdowns) == report["settings"]["rounds"]
+    blocks = result["training"]["default"]["block_images_per_second"], recipe["sn"]["block_images_per_second"]
+    assert slowdowns == pytest.approx([d / s - 1 for d, s in zip(*blocks)])
+    assert recipe["sn_and_average_share"] == pytest.approx(
+        np.median(slowdowns) + recipe["average_update"]["share_of_default_step"])
+    assert "per round:" in table
 
     scaling = result["scaling"]  # 1 device against 2 towers, from its own child process
     assert set(scaling["images_per_second"]) == {"one device", "2 towers", "2 towers, --sync_bn"}
