@@ -48,15 +48,15 @@ def recipe_lines(model_name, result):
             f"default), --recipe paper {recipe['paper']['images_per_second']:.0f} img/s "
             f"({recipe['paper']['of_default']:.3f}x); the averaged G's update {1000 * update['seconds']:.1f} ms, "
             f"{100 * update['share_of_default_step']:.1f}% of a default step; spectral norm and the average "
-            f"together {100 * recipe['sn_and_average_share']:+.1f}%{round_spread(recipe)}"]
+            f"together {100 * recipe['sn_and_average_share']:+.1f}%{sn_interval(recipe)}"]
 
 
-def round_spread(recipe):
-    """Spectral norm's slowdown over the rounds, as ' (rounds: a% to b%)'; empty in older reports."""
-    slowdowns = recipe.get("sn_slowdown_per_round")
-    if not slowdowns:
+def sn_interval(recipe):
+    """The 90% interval of spectral norm and the average together, as ' (90%: a to b)'; empty in older reports."""
+    interval = recipe.get("sn_and_average_interval90")
+    if not interval:
         return ""
-    return f" (spectral norm alone, per round: {100 * min(slowdowns):+.1f}% to {100 * max(slowdowns):+.1f}%)"
+    return f" (90% interval {100 * interval[0]:+.1f}% to {100 * interval[1]:+.1f}%)"
 
 
 def cpu_flag_line(machine_report):
@@ -101,7 +101,7 @@ def format_markdown(report):
         lines += [f"| {name} | {r['sn']['images_per_second']:.0f} ({r['sn']['of_default']:.3f}) | "
                   f"{r['paper']['images_per_second']:.0f} ({r['paper']['of_default']:.3f}) | "
                   f"{1000 * r['average_update']['seconds']:.1f} ({100 * r['average_update']['share_of_default_step']:.1f}%)"
-                  f" | {100 * r['sn_and_average_share']:+.1f}%{round_spread(r)} |" for name, r in recipes]
+                  f" | {100 * r['sn_and_average_share']:+.1f}%{sn_interval(r)} |" for name, r in recipes]
     if scaling_of(report):
         lines += ["", "| model | 1 device, images/s | 2 towers, images/s (× 1 device) | 2 towers with --sync_bn (× 1 "
                   "device) | the gradient sum, ms (share of a 2-tower step) |", "|---|---|---|---|---|"]

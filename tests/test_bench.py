@@ -63,14 +63,15 @@ def test_quick_bench_measures_everything_and_writes_json(workdir, monkeypatch):
     assert recipe["sn"]["images_per_second"] > 0 and recipe["paper"]["images_per_second"] > 0
     assert recipe["average_update"]["seconds"] > 0 and recipe["average_update"]["share_of_default_step"] > 0
     assert "| GAN |" in table.split("averaged G's")[1]
-    # Spectral norm's cost is paired round by round, and the reported share is their median plus the update.
-    slowdowns = recipe["sn_slowdown_per_round"]
-    assert len(slowdowns) == report["settings"]["rounds"]
-    blocks = result["training"]["default"]["block_images_per_second"], recipe["sn"]["block_images_per_second"]
-    assert slowdowns == pytest.approx([d / s - 1 for d, s in zip(*blocks)])
-    assert recipe["sn_and_average_share"] == pytest.approx(
-        np.median(slowdowns) + recipe["average_update"]["share_of_default_step"])
-    assert "per round:" in table
+    # Spectral norm's cost is timed step against step; the reported share adds the average's update.
+    sn_cost = recipe["sn_step_slowdown"]
+    assert sn_cost["iterations"] == report["settings"]["sn_iterations"] and sn_cost["step_ms"]["sn"] > 0
+    low, high = sn_cost["interval90"]
+    assert low <= sn_cost["median"] <= high
+    average_share = recipe["average_update"]["share_of_default_step"]
+    assert recipe["sn_and_average_share"] == pytest.approx(sn_cost["median"] + average_share)
+    assert recipe["sn_and_average_interval90"] == pytest.approx([low + average_share, high + average_share])
+    assert "90% interval" in table
 
     scaling = result["scaling"]  # 1 device against 2 towers, from its own child process
     assert set(scaling["images_per_second"]) == {"one device", "2 towers", "2 towers, --sync_bn"}
