@@ -32,6 +32,7 @@ CONFIGS = {  # name: the ModelConfig fields it changes, in the order the blocks 
 TRAINING_TABLE, RECIPE_TABLE = ("literal", "default", "bfloat16"), ("sn", "paper")
 ATTENTION_CHANNELS, ATTENTION_SIZE = 128, 7
 QUICK_EPOCH_EVAL_SAMPLES = 200  # --quick's per-epoch FCD; the full run measures the trainer's own
+SN_BATCHES = 8  # distinct synthetic batches that the step-against-step timing cycles through
 BOOTSTRAP_DRAWS = 2000  # resamples for the interval of spectral norm's median slowdown
 SAMPLER_BATCH = 8  # --batch_size of a model that only samples; sampling runs 1,000 images per session.run
 EPOCH_CHILD = [sys.executable, os.path.abspath(__file__)]  # the command of the real-epoch child process
@@ -145,12 +146,13 @@ def time_sn_cost(model_name, batch_size, iterations):
     the two configurations' median step times.
     """
     rng = np.random.default_rng(0)
-    data = rng.integers(0, 256, (batch_size * 8, 28, 28, 1), dtype=np.uint8).astype(np.float32) / 255.0
+    data = rng.integers(0, 256, (batch_size * SN_BATCHES, 28, 28, 1), dtype=np.uint8).astype(np.float32) / 255.0
     models = {config: build(model_name, config, batch_size) for config in ("default", "sn")}
     seconds = {config: [] for config in models}
 
     def step(model, index):
-        model.run_train_step(data[index % 8 * batch_size:(index % 8 + 1) * batch_size], model.batch_z(index))
+        batch = index % SN_BATCHES
+        model.run_train_step(data[batch * batch_size:(batch + 1) * batch_size], model.batch_z(index))
 
     for model in models.values():
         for index in range(3):

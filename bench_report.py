@@ -52,7 +52,7 @@ def recipe_lines(model_name, result):
 
 
 def sn_interval(recipe):
-    """The 90% interval of spectral norm and the average together, as ' (90%: a to b)'; empty in older reports."""
+    """Spectral norm and the average's 90% interval, as ' (90% interval a to b)'; empty in older reports."""
     interval = recipe.get("sn_and_average_interval90")
     if not interval:
         return ""
