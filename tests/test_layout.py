@@ -105,3 +105,15 @@ def test_every_relative_link_in_readme_and_docs_is_a_tracked_file():
             if path not in tracked and not any(t.startswith(path + "/") for t in tracked):
                 broken.append(f"{document} -> {target}")
     assert broken == []
+
+
+def test_published_samples_are_what_docs_samples_readme_lists():
+    folder = os.path.join(ROOT, "docs", "samples")
+    from evaluate import read_samples_files
+    paths = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".npz"))
+    listed = re.findall(r"^\| `([^`]+\.npz)` \|", open(os.path.join(folder, "README.md")).read(), re.M)
+    assert sorted(listed) == [os.path.basename(p) for p in paths]
+    for path, images, about in read_samples_files(paths):
+        assert images.shape == (10_000, 28, 28, 1) and images.dtype == "uint8"
+        expected_weights = "ema" if path.endswith("_ema.npz") else "raw"
+        assert about["weights"] == expected_weights and about["seed"] == 0 and about["step"] > 0
