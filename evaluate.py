@@ -6,7 +6,7 @@ import os
 from errors import UserError
 from interrupts import replaced_atomically
 from metrics import all_metrics, classifier_score, fcd
-from utils import load_samples
+from utils import PANEL_IMAGES, load_samples, save_panels
 
 EPOCH_EVAL_SAMPLES = 5000
 METRICS_FILE = "metrics.json"
@@ -51,6 +51,22 @@ def read_samples_files(paths):
             raise UserError(f"--samples: {e}; give .npz files written by --phase sample (docs/samples/ holds the "
                             f"published ones)") from None
     return read
+
+
+def draw_same_z(samples, path, log=print):
+    """Draw samples files side by side into a new PNG, or a UserError when they do not share their z or path is
+    taken."""
+    if os.path.exists(path):
+        raise UserError(f"--grid {path} exists; name a new file (nothing is overwritten)")
+    if not os.path.isdir(os.path.dirname(path) or "."):
+        raise UserError(f"--grid {path}: its folder does not exist")
+    drawn_from = {(about.get("seed"), len(images)) for _, images, about in samples}
+    if len(drawn_from) > 1:
+        raise UserError("--grid: these files were not drawn from the same z (seed, count: "
+                        f"{', '.join(f'{s}, {n}' for s, n in sorted(drawn_from, key=str))}); give files written "
+                        "with one --seed and --num_samples")
+    save_panels([(os.path.splitext(os.path.basename(p))[0], images) for p, images, _ in samples], path)
+    log(f"drew the first {min(PANEL_IMAGES, len(samples[0][1]))} images of each file into {path}")
 
 
 def evaluate_samples_files(samples, classifier, splits, log=print):

@@ -145,6 +145,9 @@ def parse_args(argv=None):
     p.add_argument("--samples", nargs="+", default=None, metavar="FILE",
                    help="with --phase eval: measure the images of these .npz files (from --phase sample, or "
                         "docs/samples/) instead of a checkpoint's; --gan_type is then not needed")
+    p.add_argument("--grid", default=None, metavar="PNG",
+                   help="with --samples: also draw the first images of each file side by side into this new PNG "
+                        "(files of one seed and count share their z, so each position is one z through each model)")
     p.add_argument("--queries", type=query_list, default=None,
                    help="--phase attention: 7x7-grid positions 'row,col;row,col' (default: a spread of five)")
     p.add_argument("--devices", type=device_list, default=ParallelConfig.devices,
@@ -170,6 +173,8 @@ def parse_args(argv=None):
         p.error(f"--sn_nets {args.sn_nets} needs spectral norm on: add --sn or --recipe paper")
     if args.samples and args.phase != "eval":
         p.error(f"--samples goes with --phase eval, not --phase {args.phase}")
+    if args.grid and not args.samples:
+        p.error("--grid draws samples files: give them with --samples")
     if args.gan_type is None and args.phase != "compare" and not args.samples:
         p.error("the following arguments are required: --gan_type")
     for flag in ("checkpoint_dir", "result_dir", "log_dir", "data_dir"):
@@ -232,6 +237,9 @@ def run_phase(args, log=print):
     if args.samples:  # read before the classifier may train: a bad file costs nothing
         from evaluate import read_samples_files
         samples = read_samples_files(args.samples)
+        if args.grid:
+            from evaluate import draw_same_z
+            draw_same_z(samples, args.grid, log)
     tfenv.tensorflow()
     if args.phase == "train":
         import cluster

@@ -40,6 +40,26 @@ def save_gif(frame_paths, path, seconds_per_frame=0.5):
         imageio.mimsave(tmp, frames, duration=seconds_per_frame, loop=0)
 
 
+PANEL_IMAGES = 36  # a 6x6 grid of each samples file in save_panels
+
+
+def save_panels(named_images, path, per_panel=PANEL_IMAGES):
+    """Save the first per_panel images of each (name, uint8 [N, H, W, 1]) as titled panels side by side in a PNG;
+    for samples drawn from the same z, each position shows one z through every model."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(named_images), figsize=(2.6 * len(named_images), 2.9), squeeze=False)
+    for ax, (name, images) in zip(axes[0], named_images):
+        ax.imshow(image_grid(images[:per_panel]), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(name, fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    with replaced_atomically(path) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+
+
 LEGEND_INSIDE_AT_MOST = 6  # more series than this and the legend goes beside the plot, off the curves
 
 

@@ -4,13 +4,14 @@ import os
 import re
 import shutil
 
+import imageio.v2 as imageio
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import GAN as gan_module
 from runlog import read_csv
-from utils import load_samples
+from utils import load_samples, save_samples
 
 STEPS_PER_EPOCH = 6  # 48 tiny images in batches of 8
 
@@ -159,9 +160,12 @@ def test_eval_writes_metrics_beside_the_real_floor(workdir, run_main, monkeypatc
         assert run_main("--gan_type", "SAGAN", "--phase", "sample", "--num_samples", 100, "--weights", weights) == 0
     before = folder_digest(str(workdir / "results"))
     capsys.readouterr()
-    assert run_main("--phase", "eval", "--samples", results / "samples.npz", results / "samples_ema.npz") == 0
+    grid = workdir / "same_z.png"
+    assert run_main("--phase", "eval", "--samples", results / "samples.npz", results / "samples_ema.npz",
+                    "--grid", grid) == 0
     out = capsys.readouterr().out
-    assert folder_digest(str(workdir / "results")) == before  # it writes nothing
+    assert folder_digest(str(workdir / "results")) == before  # it writes nothing but the grid asked for
+    assert imageio.imread(grid).ndim == 3 and f"into {grid}" in out
     tables = out.split("samples_ema.npz (")
     for table, part in zip(tables, ("model", "model_ema")):
         fcd_row = next(line for line in table.splitlines() if line.startswith("FCD"))
@@ -180,10 +184,23 @@ def test_bad_samples_files_are_one_line_errors(workdir, run_main, capsys):
         assert run_main("--phase", "eval", "--samples", workdir / path) == 2
         err = capsys.readouterr().err
         assert says in err and "--phase sample" in err and len(err.strip().splitlines()) == 1, err
+    for seed in (0, 1):
+        save_samples(np.zeros((4, 28, 28, 1), np.uint8), workdir / f"seed{seed}.npz", seed=seed)
+    (workdir / "taken.png").write_bytes(b"a previous grid")
+    for files, grid, says in (((0, 1), "new.png", "not drawn from the same z"), ((0, 0), "taken.png", "exists"),
+                              ((0,), "no/such/folder/new.png", "its folder does not exist")):
+        assert run_main("--phase", "eval", "--samples", *[workdir / f"seed{s}.npz" for s in files],
+                        "--grid", workdir / grid) == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1, err
+    assert (workdir / "taken.png").read_bytes() == b"a previous grid" and not (workdir / "new.png").exists()
     assert not (workdir / "checkpoint").exists()  # refused before the classifier trained
     with pytest.raises(SystemExit) as stop:  # argparse's own exit
         run_main("--phase", "sample", "--samples", workdir / "other.npz")
     assert stop.value.code == 2 and "--samples goes with --phase eval" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        run_main("--gan_type", "GAN", "--phase", "eval", "--grid", workdir / "new.png")
+    assert stop.value.code == 2 and "--grid draws samples files" in capsys.readouterr().err
 
 
 def test_attention_phase_draws_both_blocks(workdir, run_main, capsys):

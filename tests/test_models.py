@@ -131,7 +131,7 @@ def test_fused_step_gives_the_literal_steps_losses_and_weights(model_class, fuse
         off = ~np.isclose(fused[name], literal[name], rtol=1e-4, atol=atol)
         # Adam divides each gradient by its own running size, so the rare element whose gradient is
         # near rounding noise can step differently; by no more than Adam's step bound, 2 * lr a step.
-        assert off.mean() < 1e-3, (name, off.mean())
+        assert off.mean() < ROUNDING_FLIPS_AT_MOST, (name, off.mean())
         assert np.all(np.abs(fused[name] - literal[name]) <= 2 * 1e-3 * len(batches) + atol), name
         if np.any(literal[name] != initial[name]):
             changed.add(name)
@@ -180,6 +180,13 @@ def test_fused_kernels_give_the_literal_kernels_losses_and_gradients(model_class
             continue  # batch norm subtracts this bias again: its gradient is 0 plus rounding noise
         error = np.linalg.norm(fused["grads"][name] - grad) / np.linalg.norm(grad)
         assert error < 2e-2, (name, error)
+
+
+# Two steps from the same weights: where an element's gradient is rounding noise, Adam's first step
+# (lr * g / |g|) can take either sign. Measured share of such elements in one variable: at most 0.1% with
+# AVX-512 (Xeon); with AVX2 only (AMD EPYC), 1.6% here and 3.5% in test_replicas (36 of g_bn1/beta's 1,024).
+# A step on another batch, standing in for a wrong gradient, puts at least 15% of each variable elsewhere.
+ROUNDING_FLIPS_AT_MOST = 0.1
 
 
 def is_pre_bn_bias(name):
