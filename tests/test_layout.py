@@ -102,7 +102,7 @@ def heading_anchor(heading):
 
 
 def relative_links(document):
-    """(target file relative to the repository, or None for a web address, anchor) of each link in document."""
+    """(target file relative to the repository, anchor) of each link in document but web addresses."""
     for target in re.findall(r"\]\(([^)\s]+)\)", open(os.path.join(ROOT, document)).read()):
         path, _, anchor = target.partition("#")
         if re.match(r"^[a-z]+:", path):
