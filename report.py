@@ -110,7 +110,7 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
     if verdicts:
         lines += ["Every comparison that matters, for both weights:", "", "| comparison | weights | verdict |",
                   "|---|---|---|"]
-        lines += [f"| {b} against {a} ({w}) | {weights or 'raw against ema'} | {v} |"
+        lines += [f"| {f'{a}: {w}' if a == b else f'{b} against {a} ({w})'} | {weights or 'ema against raw'} | {v} |"
                   for w, a, b, weights, v in verdicts]
     lines += _figures(runs, out_dir)
     lines += ["## Cost", "", "| | trainable parameters (G / D) | median seconds per epoch |", "|---|---|---|"]
