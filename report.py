@@ -110,7 +110,7 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
     if verdicts:
         lines += ["Every comparison that matters, for both weights:", "", "| comparison | weights | verdict |",
                   "|---|---|---|"]
-        lines += [f"| {f'{a}: {w}' if a == b else f'{b} against {a} ({w})'} | {weights or 'ema against raw'} | {v} |"
+        lines += [f"| {_comparison_name(w, a, b)} | {weights or 'ema against raw'} | {v} |"
                   for w, a, b, weights, v in verdicts]
     lines += _figures(runs, out_dir)
     lines += ["## Cost", "", "| | trainable parameters (G / D) | median seconds per epoch |", "|---|---|---|"]
@@ -127,6 +127,11 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
                 f.write(text)
     log(f"wrote {os.path.join(out_dir, 'report.md')} and report.html")
     return markdown
+
+
+def _comparison_name(why, first, second):
+    """A verdict row's first cell: second against first, or one configuration's own weights against each other."""
+    return f"{first}: {why}" if first == second else f"{second} against {first} ({why})"
 
 
 def _epoch_seconds(folder):
