@@ -12,6 +12,7 @@ import json
 import queue
 import socket
 import threading
+import time
 
 import tfenv
 from errors import Interrupted, UserError, WorkerLost
@@ -233,11 +234,20 @@ def _watch(parallel, tokens, chief_address, log):
         if token == STARTED:
             seen_chief = True  # it may die before the next probe: then that probe finds it gone
             continue
+        _outlive(chief_address)
         if token == DONE:
             log(f"worker {parallel.task_index}: the chief is done (finished, or stopped and saved)")
             return
         raise WorkerLost(f"worker {parallel.task_index}: the chief stopped on an error (it says which); "
                          f"restart the chief with its command, then this worker")
+
+
+def _outlive(chief_address):
+    """Serve until the chief has gone, at most STEP_TIMEOUT_SECONDS: closing its session still calls this task,
+    and a gone task makes that close wait on TensorFlow's RPC retries."""
+    deadline = time.time() + STEP_TIMEOUT_SECONDS
+    while time.time() < deadline and _answers(chief_address):
+        time.sleep(0.5)
 
 
 def _answers(address):

@@ -227,3 +227,26 @@ def test_bad_parallel_flags_are_one_line_errors_with_status_2(workdir, flags, me
                           capture_output=True, text=True, timeout=SAFETY_SECONDS)
     assert done.returncode == 2 and message in done.stderr, done.stderr[-3000:]
     assert "Traceback" not in done.stderr and not os.path.exists(workdir / "checkpoint" / "GAN_mnist_64_62")
+
+
+def test_a_worker_told_the_chief_is_done_serves_until_the_chief_has_gone():
+    import queue
+    import threading
+    import types
+
+    import cluster
+
+    chief = socket.socket()  # stands in for the chief's server, which its closing session still calls
+    chief.bind(("127.0.0.1", 0))
+    chief.listen()
+    tokens = queue.Queue()
+    tokens.put(cluster.DONE)
+    said = []
+    watcher = threading.Thread(target=cluster._watch, daemon=True,
+                               args=(types.SimpleNamespace(task_index=1), tokens, "127.0.0.1:%d" % chief.getsockname()[1], said.append))
+    watcher.start()
+    watcher.join(timeout=2)
+    assert watcher.is_alive(), "the worker left while the chief still served"
+    chief.close()
+    watcher.join(timeout=cluster.STEP_TIMEOUT_SECONDS)  # a safety limit only: it leaves within a probe
+    assert not watcher.is_alive() and len(said) == 1 and "the chief is done" in said[0]
