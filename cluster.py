@@ -234,10 +234,11 @@ def _watch(parallel, tokens, chief_address, log):
         if token == STARTED:
             seen_chief = True  # it may die before the next probe: then that probe finds it gone
             continue
-        _outlive(chief_address)
         if token == DONE:
             log(f"worker {parallel.task_index}: the chief is done (finished, or stopped and saved)")
+            _outlive(chief_address)
             return
+        _outlive(chief_address)
         raise WorkerLost(f"worker {parallel.task_index}: the chief stopped on an error (it says which); "
                          f"restart the chief with its command, then this worker")
 
