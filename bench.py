@@ -96,12 +96,12 @@ def time_sampling(model_name, num_samples):
     return rate
 
 
-def time_evaluation(model_name, num_samples, splits, classifier):
+def time_evaluation(model_name, num_samples, yardstick):
     """Seconds to evaluate num_samples generated images: sampling, features and every metric."""
     from evaluate import evaluate
     model = build(model_name, "default", SAMPLER_BATCH)
     started = time.perf_counter()
-    evaluate(model, classifier, splits, num_samples)
+    evaluate(model, yardstick, num_samples)
     seconds = time.perf_counter() - started
     model.sess.close()
     return seconds
@@ -116,13 +116,14 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
     from config import Folders, TrainConfig
     from data import load_splits, train_and_test
     from evaluate import epoch_evaluator
-    splits = load_splits("mnist", data_dir)
-    classifier = trained_classifier("mnist", checkpoint_dir, splits)
-    images = train_and_test(splits)[0][:epoch_images]  # the 70,000 the training uses, unless --quick
+    from yardstick import Yardstick
+    all_images, all_labels = train_and_test(load_splits("mnist", data_dir))
+    yardstick = Yardstick(trained_classifier("mnist", checkpoint_dir, all_images, all_labels), all_images, all_labels)
+    images = all_images[:epoch_images]  # the 70,000 the training uses, unless --quick
     folders = Folders(**{f"{kind}_dir": os.path.join(workdir, kind) for kind in ("checkpoint", "result", "log")})
     model = build(model_name, "default", batch_size, images, folders)
     quick = [QUICK_EPOCH_EVAL_SAMPLES] if epoch_images else []  # --quick trains on a few images
-    evaluate_epoch = epoch_evaluator(classifier, splits["t10k"][0], *quick)
+    evaluate_epoch = epoch_evaluator(yardstick, *quick)
     batch = model.data_X[:model.config.batch_size].astype(np.float32) / 255.0
     for all_losses in (False, True):  # TF optimises the graph on the first run of each set of fetches
         model.run_train_step(batch, model.batch_z(0), all_losses)
@@ -234,8 +235,10 @@ def main(argv=None):
     peaks = {dtype: matmul_peak(dtype, settings["matmul_size"], settings["matmul_seconds"])
              for dtype in ("float32", "bfloat16")}
     report["matmul_peak_gflops"] = peaks
-    splits = load_splits("mnist", args.data_dir)
-    classifier = trained_classifier("mnist", args.checkpoint_dir, splits)
+    from data import train_and_test
+    from yardstick import Yardstick
+    images, labels = train_and_test(load_splits("mnist", args.data_dir))
+    yardstick = Yardstick(trained_classifier("mnist", args.checkpoint_dir, images, labels), images, labels)
     for model_name in args.models:
         print(f"{model_name}: training steps", flush=True)
         medians, blocks, ema_seconds = time_training(model_name, settings["batch_size"], settings["steps"],
@@ -265,7 +268,7 @@ def main(argv=None):
         result = {"training": training, "recipe": recipe}
         print(f"{model_name}: sampling and evaluation", flush=True)
         result["sampling_images_per_second"] = time_sampling(model_name, settings["sample_count"])
-        result["evaluation_seconds"] = time_evaluation(model_name, settings["eval_samples"], splits, classifier)
+        result["evaluation_seconds"] = time_evaluation(model_name, settings["eval_samples"], yardstick)
         if not args.no_epoch:
             print(f"{model_name}: one real epoch in a child process", flush=True)
             result["epoch"] = run_epoch_child(model_name, settings["batch_size"], args.data_dir, args.checkpoint_dir,

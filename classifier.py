@@ -1,13 +1,16 @@
 """The MNIST classifier whose penultimate features the metrics compare; trained by the project, TF1 style."""
+import json
 import os
+import shutil
 
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
 from errors import UserError
-from interrupts import activity, replaced_atomically
+from interrupts import activity, deferred
 from ops import conv2d, linear
+from yardstick import split_description, split_indices
 
 tf1 = tf.compat.v1
 
@@ -17,6 +20,7 @@ EPOCHS = 5
 LEARNING_RATE = 2e-3  # halved every epoch
 MAX_SHIFT = 2  # pixels of random translation while training
 SEED = 0
+SPLIT_FILE = "split.json"  # beside the weights: which images the classifier learned from
 
 
 class Classifier:
@@ -61,8 +65,19 @@ class Classifier:
                             f"move {self.folder} away to retrain it") from None
         return True
 
-    def train(self, images, labels, epochs=EPOCHS):
-        """Train on uint8 images [N, 28, 28, 1] with labels, then save."""
+    def saved_split(self):
+        """The split.json saved with the weights, or None (a classifier of the old yardstick has none)."""
+        try:
+            with open(os.path.join(self.folder, SPLIT_FILE)) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    def train(self, images, labels, split, epochs=EPOCHS):
+        """Train on uint8 images [N, 28, 28, 1] with labels, then save the weights and split (a dict) together.
+
+        The folder is swapped whole: a stop leaves the old classifier or the new one, never a mixture.
+        """
         rng = np.random.default_rng(SEED)
         for epoch in range(epochs):
             order = rng.permutation(len(images))
@@ -73,10 +88,21 @@ class Classifier:
                 batch = shifted(images[idx], rng) / np.float32(255)
                 self.sess.run(self.optim, {self.images: batch, self.labels: labels[idx],
                                            self.learning_rate: LEARNING_RATE * 0.5 ** epoch})
-        parent = os.path.dirname(os.path.abspath(self.folder))
+        parent, name = os.path.split(os.path.abspath(self.folder))
         os.makedirs(parent, exist_ok=True)
-        with replaced_atomically(self.folder) as tmp:  # a folder is there complete, or not at all
-            self.saver.save(self.sess, os.path.join(tmp, "classifier"))
+        new, old = os.path.join(parent, f".partial-{os.getpid()}-{name}"), os.path.join(parent, f".old-{name}")
+        try:
+            self.saver.save(self.sess, os.path.join(new, "classifier"))
+            with open(os.path.join(new, SPLIT_FILE), "w") as f:
+                json.dump(split, f, indent=2)
+            with deferred():
+                shutil.rmtree(old, ignore_errors=True)
+                if os.path.exists(self.folder):
+                    os.replace(self.folder, old)
+                os.replace(new, self.folder)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(new, ignore_errors=True)
 
     def features_and_probs(self, images, chunk=1000):
         """(features [N, 256], class probabilities [N, 10]) of uint8 images."""
@@ -96,14 +122,21 @@ def shifted(images, rng):
     return padded[:, MAX_SHIFT + dy:MAX_SHIFT + dy + 28, MAX_SHIFT + dx:MAX_SHIFT + dx + 28]
 
 
-def trained_classifier(dataset, checkpoint_dir, splits, log=print):
-    """The dataset's classifier: loaded if saved, else trained on the train split and saved."""
+def trained_classifier(dataset, checkpoint_dir, images, labels, log=print):
+    """The dataset's classifier: loaded if saved under this split, else trained on the split's classifier
+    images and saved. images, labels: all of the dataset's, in the order G trains on them."""
     classifier = Classifier(dataset, checkpoint_dir)
-    if not classifier.load():
-        with activity(f"training the {dataset} classifier", "it was not saved, and trains again from the start"):
+    split = split_description(len(images))
+    saved = classifier.saved_split() if classifier.load() else None
+    if saved != split:
+        if os.path.isdir(classifier.folder):
+            why = ("it learned from the 60,000 training images and was measured against the test set (the old "
+                   "yardstick)" if saved is None else f"it was trained under another split ({saved})")
+            log(f"retraining the {dataset} classifier in {classifier.folder}: {why}")
+        with activity(f"training the {dataset} classifier", "the classifier saved before, if any, is kept as it was"):
             # Said inside the activity: a stop right after this line names it.
-            log(f"training the {dataset} classifier for the metrics (once; saved in {classifier.folder})")
-            classifier.train(*splits["train"])
-        accuracy = classifier.accuracy(*splits["t10k"])
-        log(f"classifier test accuracy: {accuracy:.4f}")
+            log(f"training the {dataset} classifier for the metrics on {split['classifier_images']} images "
+                f"(once; saved in {classifier.folder})")
+            train = split_indices(len(images))["classifier"]
+            classifier.train(images[train], labels[train], split)
     return classifier

@@ -67,7 +67,7 @@ def find_runs(folders, dataset, batch_size, z_dim, precision, log=print):
     return runs
 
 
-def compare(base, folders, classifier, splits, num_eval_samples, session, log=print):
+def compare(base, folders, yardstick, num_eval_samples, session, log=print):
     """Evaluate every run of base's dataset, batch size, z_dim and precision that needs it, then write the report.
 
     A run is evaluated again when its metrics.json is missing, lacks the averaged G, or is older than its
@@ -87,7 +87,7 @@ def compare(base, folders, classifier, splits, num_eval_samples, session, log=pr
             if result is None or "model_ema" not in result or result.get("step", step) != step:
                 with session() as sess, activity(f"evaluating {name}", "the runs evaluated before it keep "
                                                                        "their metrics.json"):
-                    evaluate_checkpoint(build(config, folders, sess), classifier, splits, num_eval_samples, log)
+                    evaluate_checkpoint(build(config, folders, sess), yardstick, num_eval_samples, log)
         with session():
             model = build(configs[label], folders, None)
             parameter_counts[label] = tuple(sum(v.shape.num_elements() for v in variables)

@@ -1,44 +1,35 @@
-"""--phase eval: a trained model's samples, or those of samples files, against the test set, beside the
-real-against-real floor."""
+"""--phase eval: a trained model's samples, or those of samples files, measured by the yardstick, each beside
+the floor of as many real images."""
 import json
 import os
 
 from errors import UserError
 from interrupts import replaced_atomically
-from metrics import all_metrics, classifier_score, fcd
 from utils import PANEL_IMAGES, load_samples, save_panels
+from yardstick import memorisation_line
 
 EPOCH_EVAL_SAMPLES = 5000
 METRICS_FILE = "metrics.json"
 WEIGHT_SUFFIXES = {"raw": "", "ema": "_ema"}  # of the keys of each weights' metrics
 
-TABLE_ROWS = [("fcd", "FCD (lower is better)", "{:.3f}"), ("kid", "KID", "{:.5f}"),
+TABLE_ROWS = [("fcd", "FCD (lower is better)", "{:.3f}"), ("fcd_spread", "  its spread (resampling std)", "{:.3f}"),
+              ("fcd_multiple", "  as a multiple of the floor", "{:.2f}x"), ("kid", "KID", "{:.5f}"),
               ("classifier_score", "classifier score", "{:.3f}"), ("precision", "precision (k=3)", "{:.3f}"),
               ("recall", "recall (k=3)", "{:.3f}"), ("classes_covered", "classes covered (of 10)", "{}"),
               ("kl_from_uniform", "KL(predicted || uniform)", "{:.4f}"),
               ("mean_confidence", "mean classifier confidence", "{:.4f}")]
 
 
-def evaluate(model, classifier, splits, num_samples, step=None):
-    """Metrics of num_samples generated images and of as many training images, each against the test set.
+def evaluate(model, yardstick, num_samples, step=None):
+    """Metrics of num_samples generated images of both weights, and of as many real images of the floor set.
 
     step, the checkpoint's, lets --phase compare tell a stale metrics.json from a current one.
     """
-    test_features, result = _against_the_test_set(classifier, splits)
-    result.update({"model_dir": model.model_dir, "step": step, "num_samples": num_samples})
+    result = {"model_dir": model.model_dir, "step": step, "num_samples": num_samples, **yardstick.about,
+              "real_floor": yardstick.floor(num_samples)}
     for weights, suffix in WEIGHT_SUFFIXES.items():  # "model" is G's own weights, "model_ema" their average
-        fake_features, fake_probs = classifier.features_and_probs(model.generate(num_samples, weights))
-        result["model" + suffix] = all_metrics(test_features, fake_features, fake_probs)
+        result["model" + suffix] = yardstick.measure(model.generate(num_samples, weights))
     return result
-
-
-def _against_the_test_set(classifier, splits):
-    """(the test set's features, a result holding the real floor: as many training images as test images)."""
-    test_images = splits["t10k"][0]
-    test_features, _ = classifier.features_and_probs(test_images)
-    floor_features, floor_probs = classifier.features_and_probs(splits["train"][0][:len(test_images)])
-    return test_features, {"num_test_images": len(test_images),
-                           "real_floor": all_metrics(test_features, floor_features, floor_probs)}
 
 
 def read_samples_files(paths):
@@ -69,44 +60,47 @@ def draw_same_z(samples, path, log=print):
     log(f"drew the first {min(PANEL_IMAGES, len(samples[0][1]))} images of each file into {path}")
 
 
-def evaluate_samples_files(samples, classifier, splits, log=print):
-    """Print the metrics of each samples file's images against the test set, as --phase eval measures them;
-    for checking published numbers without a checkpoint. Writes nothing."""
-    test_features, reference = _against_the_test_set(classifier, splits)
+def evaluate_samples_files(samples, yardstick, log=print):
+    """Print the metrics of each samples file's images as --phase eval measures them, beside the floor of as
+    many real images; for checking published numbers without a checkpoint. Writes nothing."""
     results = []
     for path, images, about in samples:
-        features, probs = classifier.features_and_probs(images)
         suffix = WEIGHT_SUFFIXES.get(about.get("weights"), "")
-        result = {**reference, "model_dir": f"{path} ({about.get('model_dir', 'no model_dir')}, step "
-                                            f"{about.get('step', '?')})", "num_samples": len(images),
-                  "model" + suffix: all_metrics(test_features, features, probs)}
+        result = {"model_dir": f"{path} ({about.get('model_dir', 'no model_dir')}, step {about.get('step', '?')})",
+                  "num_samples": len(images), **yardstick.about, "real_floor": yardstick.floor(len(images)),
+                  "model" + suffix: yardstick.measure(images)}
         log(format_table(result))
         results.append(result)
     return results
 
 
-def epoch_evaluator(classifier, test_images, num_samples=EPOCH_EVAL_SAMPLES):
-    """A function of a model giving the FCD and classifier score of num_samples of its images, for training."""
-    test_features, _ = classifier.features_and_probs(test_images)
-
+def epoch_evaluator(yardstick, num_samples=EPOCH_EVAL_SAMPLES):
+    """A function of a model giving, for both weights, the FCD of num_samples of its images, its multiple of the
+    floor of as many real images, and the classifier score; for training."""
     def evaluate_epoch(model):
         scores = {}
         for weights, suffix in WEIGHT_SUFFIXES.items():
-            features, probs = classifier.features_and_probs(model.generate(num_samples, weights))
-            scores.update({"fcd" + suffix: fcd(test_features, features),
-                           "classifier_score" + suffix: classifier_score(probs)[0]})
+            quick = yardstick.quick(model.generate(num_samples, weights))
+            scores.update({"fcd" + suffix: quick["fcd"], "fcd_multiple" + suffix: quick["fcd_multiple"],
+                           "classifier_score" + suffix: quick["classifier_score"], "fcd_floor": quick["fcd_floor"]})
         return scores
     return evaluate_epoch
 
 
 def format_table(result):
-    """The metrics as a plain-text table: G's own weights, their average, and the real floor."""
+    """The metrics as a plain-text table, G's own weights, their average and the floor, then one memorisation
+    line for each set of generated images."""
     columns = [(part, label) for part, label in (("model", "raw G"), ("model_ema", "averaged G"),
                                                  ("real_floor", "real floor")) if part in result]
-    lines = [f"{result['model_dir']}: {result['num_samples']} samples against {result['num_test_images']} "
-             f"test images", f"{'metric':<28}" + "".join(f"{label:>12}" for _, label in columns)]
+    floor = result["real_floor"]
+    lines = [f"{result['model_dir']}: {result['num_samples']} samples against {result['reference_images']} "
+             f"reference images; the floor is {floor['num_images']} other real images (the classifier, which saw "
+             f"neither, reads {100 * result['classifier_accuracy']:.2f}% of them right)",
+             f"{'metric':<30}" + "".join(f"{label:>12}" for _, label in columns)]
     for key, label, fmt in TABLE_ROWS:
-        lines.append(f"{label:<28}" + "".join(f"{fmt.format(result[part][key]):>12}" for part, _ in columns))
+        lines.append(f"{label:<30}" + "".join(f"{fmt.format(result[part][key]):>12}" for part, _ in columns))
+    lines += [f"{label}: {memorisation_line(result[part]['memorisation'])}" for part, label in columns
+              if part != "real_floor"]
     return "\n".join(lines)
 
 
@@ -128,10 +122,10 @@ def read_result(result_dir):
         return json.load(f)
 
 
-def evaluate_checkpoint(model, classifier, splits, num_samples, log=print):
+def evaluate_checkpoint(model, yardstick, num_samples, log=print):
     """Restore the model's latest checkpoint, write metrics.json and print the table; returns the result."""
     step = model.restore_trained(log)
-    result = evaluate(model, classifier, splits, num_samples, step)
+    result = evaluate(model, yardstick, num_samples, step)
     log(format_table(result))
     log(f"wrote {write_result(result, model.out_dir('result'))}")
     return result

@@ -245,30 +245,35 @@ def run_phase(args, log=print):
         import cluster
         cluster.prepare_devices(parallel)  # before the classifier's session starts TensorFlow's runtime
     splits = load_splits(model_config.dataset, folders.data_dir, log) if args.phase != "sample" else None
-    classifier = None
+    images, labels = train_and_test(splits) if splits else (None, None)  # what G learns from
+    yardstick = None
     if args.phase in ("eval", "compare") or (args.phase == "train" and train_config.eval_every > 0):
         from classifier import trained_classifier
-        classifier = trained_classifier(model_config.dataset, folders.checkpoint_dir, splits, log)
+        from yardstick import Yardstick
+        yardstick = Yardstick(trained_classifier(model_config.dataset, folders.checkpoint_dir, images, labels, log),
+                              images, labels)
+        log(f"the metrics' classifier reads {100 * yardstick.accuracy:.2f}% of the "
+            f"{len(yardstick.split['reference']) + len(yardstick.split['floor'])} reference and floor images right")
 
     if args.samples:
         from evaluate import evaluate_samples_files
         with activity("measuring the samples files", "nothing was written"):
-            evaluate_samples_files(samples, classifier, splits, log)
+            evaluate_samples_files(samples, yardstick, log)
         return
     if args.phase == "compare":
         from compare import compare
-        compare(model_config, folders, classifier, splits, args.num_eval_samples,
+        compare(model_config, folders, yardstick, args.num_eval_samples,
                 lambda: tfenv.graph_session(model_config.train_step), log)
         return
     from models import model_class
-    images = train_and_test(splits)[0] if args.phase == "train" else None
+    images = images if args.phase == "train" else None
     with sessions(args.phase, parallel, model_config.train_step, log) as (sess, placement):
         model = model_class(model_config.gan_type)(sess, model_config, folders, images, placement)
         model.build_model()
         checkpoint = folders.of("checkpoint", model.model_dir)
         if args.phase == "train":
             from evaluate import epoch_evaluator
-            evaluate_epoch = epoch_evaluator(classifier, splits["t10k"][0]) if classifier else None
+            evaluate_epoch = epoch_evaluator(yardstick) if yardstick else None
             with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
                 model.train(train_config, log, evaluate_epoch)
         elif args.phase == "sample":
@@ -277,7 +282,7 @@ def run_phase(args, log=print):
         elif args.phase == "eval":
             from evaluate import evaluate_checkpoint
             with activity(f"evaluating {model.model_dir}", "no metrics.json was written"):
-                evaluate_checkpoint(model, classifier, splits, args.num_eval_samples, log)
+                evaluate_checkpoint(model, yardstick, args.num_eval_samples, log)
         else:
             from attention_maps import draw_attention
             with activity(f"drawing the attention of {model.model_dir}", "each picture is whole or absent"):
