@@ -164,8 +164,10 @@ class GAN:
                                  if name is not None}
 
         self.global_step = tf1.train.get_or_create_global_step()
-        d_optimizer = tf1.train.AdamOptimizer(config.d_learning_rate, config.beta1, config.beta2)
-        g_optimizer = tf1.train.AdamOptimizer(config.g_learning_rate, config.beta1, config.beta2)
+        # --lr_decay_start: the trainer feeds the schedule's factor (config.learning_rate_scale) each step.
+        self.lr_scale = tf1.placeholder_with_default(1.0, [], name="lr_scale")
+        d_optimizer = tf1.train.AdamOptimizer(config.d_learning_rate * self.lr_scale, config.beta1, config.beta2)
+        g_optimizer = tf1.train.AdamOptimizer(config.g_learning_rate * self.lr_scale, config.beta1, config.beta2)
 
         # Inference-mode nets: G samples; D and the attention maps are there to be looked at.
         blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
@@ -174,7 +176,8 @@ class GAN:
             self.discriminator(self.inputs, is_training=False, reuse=True)
         # {(net, side): (beta, scale, share)} of each attention block: where it looks, and how much it changes x.
         self.attention_blocks = dict(zip(self.attention_names(), zip(*(inference[c] for c in blocks))))
-        self.averaged = AveragedGenerator(self, self.z, config.ema_decay)
+        self.averaged = AveragedGenerator(self, self.z, config.ema_decay, self.global_step if config.ema_warmup
+                                          else None)
         self.ema_attention_blocks = dict(zip([n for n in self.attention_names() if n[0] == "generator"],
                                              self.averaged.attention_blocks))
 
@@ -228,19 +231,19 @@ class GAN:
 
     # ------------------------------------------------------------ training step
 
-    def run_train_step(self, batch, z, all_losses=False):
+    def run_train_step(self, batch, z, all_losses=False, lr_scale=1.0):
         """One D step then one G step on a batch; returns {'d_loss', 'g_loss'} (and D's two terms if all_losses).
 
         --train_step literal runs them as the article does, two session.run calls with G recomputed;
-        fused runs the same updates in one call.
+        fused runs the same updates in one call. lr_scale multiplies both learning rates.
         """
         d_losses = {"d_loss": self.d_loss}
         if all_losses:
             d_losses.update(d_loss_real=self.d_loss_real, d_loss_fake=self.d_loss_fake)
-        feed = {self.inputs: batch, self.z: z}
+        feed = {self.inputs: batch, self.z: z, self.lr_scale: lr_scale}
         if not self.fused_step:
             d_out = self.sess.run([self.d_optim, d_losses], feed)[1]
-            g_out = self.sess.run([self.g_optim, {"g_loss": self.g_loss}], {self.z: z})[1]
+            g_out = self.sess.run([self.g_optim, {"g_loss": self.g_loss}], {self.z: z, self.lr_scale: lr_scale})[1]
             return {**d_out, **g_out}
         return self.sess.run([self.train_op, {**d_losses, "g_loss": self.g_loss_after_d_step}], feed)[1]
 

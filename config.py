@@ -46,6 +46,11 @@ class ModelConfig:
     attention: str = "article"  # SAGAN's block: the article's, or the SAGAN paper's
     attention_at: Tuple[int, ...] = (7,)  # the sides of the maps SAGAN attends over, in both nets
     ema_decay: float = 0.999  # of the moving average of G's weights, kept in every run
+    # The decay at G update t is min(ema_decay, (1 + t) / (10 + t)), as TensorFlow's ExponentialMovingAverage
+    # with num_updates: early weights do not dominate a long average.
+    ema_warmup: bool = False
+    # Both learning rates fall linearly to 0 over the last part of training, from this fraction of its steps.
+    lr_decay_start: Optional[float] = None
 
     def __post_init__(self):
         for field, allowed in (("gan_type", MODEL_NAMES), ("dataset", DATASETS), ("precision", PRECISIONS),
@@ -58,6 +63,8 @@ class ModelConfig:
         if not self.attention_at or not set(self.attention_at) <= set(ATTENTION_SIDES):
             raise ValueError(f"attention_at {self.attention_at} is not a set of {ATTENTION_SIDES}")
         object.__setattr__(self, "attention_at", tuple(sorted(set(self.attention_at))))
+        if self.lr_decay_start is not None and not 0 <= self.lr_decay_start < 1:
+            raise ValueError(f"lr_decay_start {self.lr_decay_start} is not in [0, 1)")
 
     @property
     def g_spectral_norm(self):
@@ -153,6 +160,10 @@ def recipe_tags(config):
             tags.append(prefix + _number(fields[key]))
     if config.ema_decay != default.ema_decay:
         tags.append("ema" + _number(config.ema_decay))
+    if config.ema_warmup:
+        tags.append("emawarmup")
+    if config.lr_decay_start is not None:
+        tags.append("lrdecay" + _number(config.lr_decay_start))
     return tags
 
 
@@ -171,7 +182,8 @@ def model_dir(config):
 _SUFFIX_PRECISION = {suffix: precision for precision, suffix in PRECISION_SUFFIX.items()}
 _MODEL_DIR = re.compile(rf"^({'|'.join(MODEL_NAMES)})_({'|'.join(map(re.escape, DATASETS))})_(\d+)_(\d+)"
                         rf"(?:_seed(\d+))?((?:_[a-z][a-z0-9.e+-]*)*?)({'|'.join(map(re.escape, _SUFFIX_PRECISION))})$")
-_NUMBER_TAGS = {"lrd": "lr_d", "lrg": "lr_g", "b1": "beta1", "b2": "beta2", "ema": "ema_decay"}
+_NUMBER_TAGS = {"lrd": "lr_d", "lrg": "lr_g", "b1": "beta1", "b2": "beta2", "ema": "ema_decay",
+                "lrdecay": "lr_decay_start"}
 
 
 def _parse_tag(tag, fields):
@@ -186,6 +198,8 @@ def _parse_tag(tag, fields):
         fields.update(loss="hinge") if tag == "hinge" else fields.update(spectral_norm=True)
     elif tag.startswith("att") and tag[3:] in ATTENTION_BLOCKS:
         fields["attention"] = tag[3:]
+    elif tag == "emawarmup":
+        fields["ema_warmup"] = True
     elif re.fullmatch(r"at\d+(-\d+)*", tag):
         fields["attention_at"] = tuple(int(side) for side in tag[2:].split("-"))
     else:
@@ -219,3 +233,14 @@ def parse_model_dir(name):
 def configuration_label(config):
     """A configuration's name in reports: its model_dir without dataset, sizes, seed and precision."""
     return config.gan_type + "".join("_" + tag for tag in recipe_tags(config))
+
+
+def learning_rate_scale(step, total_steps, decay_start):
+    """The factor on both learning rates at a step: 1, then falling linearly from decay_start (a fraction of
+    total_steps) to 0 at the last step; always 1 when decay_start is None."""
+    if decay_start is None:
+        return 1.0
+    first = decay_start * total_steps
+    if step < first:
+        return 1.0
+    return max(0.0, (total_steps - step) / max(total_steps - first, 1))

@@ -28,8 +28,12 @@ def _not_trainable(getter, *args, **kwargs):
 class AveragedGenerator:
     """The averaged G's graph: its images, its update op, and its standing statistics."""
 
-    def __init__(self, model, z, decay):
-        """Build the averaged G beside model's G (built already); z is the sampler's placeholder."""
+    def __init__(self, model, z, decay, warmup_step=None):
+        """Build the averaged G beside model's G (built already); z is the sampler's placeholder.
+
+        warmup_step, when given, is the count of G updates taken (the global step), and the decay at update t
+        is min(decay, (1 + t) / (10 + t)).
+        """
         self.model, self.z = model, z
         blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
         with new_entries(*blocks) as attention:
@@ -49,7 +53,7 @@ class AveragedGenerator:
         raw = {v.op.name: v for v in tf1.global_variables("generator/")}
         self.pairs = [(raw["generator/" + v.op.name[len(SCOPE) + 1:]], v) for v in tf1.global_variables(SCOPE + "/")
                       if "generator/" + v.op.name[len(SCOPE) + 1:] in raw]  # (raw, averaged) of weights and u
-        self.decay = decay
+        self.decay, self.warmup_step = decay, warmup_step
         self.copy_raw = tf.group(*[tf1.assign(a, w) for w, a in self.pairs])
         self.copy_u = tf.group(*[tf1.assign(a, w) for w, a in self.pairs if w.op.name.endswith("/u")])
 
@@ -57,6 +61,9 @@ class AveragedGenerator:
         """The ops that move each averaged weight towards G's: w_ema <- decay * w_ema + (1 - decay) * w."""
         weights = {w.op.name for w in self.model.g_vars}
         step = tf.constant(1.0 - self.decay, tf.float32)
+        if self.warmup_step is not None:  # read after this update's increment: t counts it
+            t = tf.cast(self.warmup_step, tf.float32)
+            step = 1.0 - tf.minimum(tf.constant(self.decay, tf.float32), (1.0 + t) / (10.0 + t))
         # w_ema - (1 - decay)(w_ema - w), one in-place kernel per weight: the update reads and writes
         # every averaged weight once, where an assign of the formula makes a temporary per operation.
         return [tf.raw_ops.ResourceApplyGradientDescent(var=a.handle, alpha=step, delta=a.read_value() - w)

@@ -119,6 +119,11 @@ def parse_args(argv=None):
                         "lr_g 1e-4, beta1 0, beta2 0.9 (flags given explicitly win)")
     p.add_argument("--ema_decay", type=bounded_float(0.0, 0.99999, low_open=False), default=model.ema_decay,
                    help="decay of the moving average of G's weights that every run keeps beside them")
+    p.add_argument("--ema_warmup", action=argparse.BooleanOptionalAction, default=model.ema_warmup,
+                   help="warm the average up: at G update t its decay is min(--ema_decay, (1 + t) / (10 + t)), as "
+                        "in TensorFlow's ExponentialMovingAverage with num_updates")
+    p.add_argument("--lr_decay_start", type=bounded_float(0.0, 0.999, low_open=False), default=model.lr_decay_start,
+                   help="both learning rates fall linearly to 0 from this fraction of the --epoch steps to the last")
     p.add_argument("--weights", default=train.weights, choices=("raw", "ema"),
                    help="which G the per-epoch grids, the best checkpoint, sample and attention use: its own "
                         "weights or their moving average; eval and compare report both")

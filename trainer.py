@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from config import learning_rate_scale
 from errors import Interrupted, NonFinite, UserError
 from interrupts import STOP_SIGNALS
 from runlog import RunLog
@@ -104,7 +105,8 @@ class _Run:
         for idx in bar:
             batch = model.data_X[order[idx * batch_size:(idx + 1) * batch_size]].astype(np.float32) / 255.0
             log_now = (step + 1) % config.log_every == 0
-            losses = model.run_train_step(batch, model.batch_z(step), log_now)
+            lr_scale = learning_rate_scale(step, config.epoch * model.num_batches, model.config.lr_decay_start)
+            losses = model.run_train_step(batch, model.batch_z(step), log_now, lr_scale)
             step += 1
             self.steps_this_run += 1
             if not all(np.isfinite(v) for v in losses.values()):

@@ -54,23 +54,28 @@ def test_train_writes_checkpoint_logs_and_images(workdir, run_main, gan_type):
     assert any((workdir / "logs" / model_dir).iterdir())  # TensorBoard events
 
 
-def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_main, monkeypatch):
+@pytest.mark.parametrize("flags, name", [
+    ((), "SAGAN_mnist_8_62"),
+    # The levers whose schedules depend on the step: both must pick up where they stopped.
+    (("--ema_decay", "0.9999", "--ema_warmup", "--lr_decay_start", "0.25"),
+     "SAGAN_mnist_8_62_ema0.9999_emawarmup_lrdecay0.25")])
+def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_main, monkeypatch, flags, name):
     tf.config.experimental.enable_op_determinism()
-    assert run_main("--gan_type", "SAGAN", "--checkpoint_dir", "whole") == 0
-    whole_ckpt = tf.train.latest_checkpoint("whole/SAGAN_mnist_8_62")
+    assert run_main("--gan_type", "SAGAN", *flags, "--checkpoint_dir", "whole") == 0
+    whole_ckpt = tf.train.latest_checkpoint(f"whole/{name}")
     # Stop inside epoch 1, then at the end of epoch 1, then finish.
-    assert run_main("--gan_type", "SAGAN", "--stop_after_steps", 4) == 0
-    assert checkpoint_step("SAGAN_mnist_8_62")[0] == 4
+    assert run_main("--gan_type", "SAGAN", *flags, "--stop_after_steps", 4) == 0
+    assert checkpoint_step(name)[0] == 4
     seen_steps = []
     original = gan_module.GAN.batch_z
     monkeypatch.setattr(gan_module.GAN, "batch_z", lambda self, step: seen_steps.append(step) or original(self, step))
-    assert run_main("--gan_type", "SAGAN", "--stop_after_steps", 2) == 0
+    assert run_main("--gan_type", "SAGAN", *flags, "--stop_after_steps", 2) == 0
     assert seen_steps == [4, 5]  # exactly the next steps, none skipped or repeated
-    assert run_main("--gan_type", "SAGAN") == 0
+    assert run_main("--gan_type", "SAGAN", *flags) == 0
     assert seen_steps == list(range(4, 12))
-    step, _ = checkpoint_step("SAGAN_mnist_8_62")
+    step, _ = checkpoint_step(name)
     assert step == 2 * STEPS_PER_EPOCH and whole_ckpt.endswith(f"-{step}")
-    resumed = checkpoint_weights("SAGAN_mnist_8_62")
+    resumed = checkpoint_weights(name)
     reader = tf.train.load_checkpoint(whole_ckpt)
     assert set(resumed) == set(reader.get_variable_to_shape_map())
     for name, value in resumed.items():  # Adam slots and G's bn statistics included

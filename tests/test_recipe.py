@@ -82,6 +82,47 @@ def test_averaged_weights_follow_their_formula():
             np.testing.assert_allclose(sess.run(a), expected, rtol=1e-5, atol=1e-7)
 
 
+def test_averaged_weights_warm_up_as_exponential_moving_average_with_num_updates():
+    decay = 0.9999
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        model = build(GAN, sess, batch_size=8, ema_decay=decay, ema_warmup=True)
+        model.initialize()
+        pairs = [(w, a) for w, a in model.averaged.pairs if w in model.g_vars]
+        averaged = sess.run([a for _, a in pairs])
+        for t, (batch, z) in enumerate(zip(*random_batches(3)), start=1):  # t counts this update
+            model.run_train_step(batch, z)
+            raw = sess.run([w for w, _ in pairs])
+            d = min(decay, (1 + t) / (10 + t))  # 0.18, 0.25, 0.31: far from 0.9999
+            averaged = [d * a + (1 - d) * r for a, r in zip(averaged, raw)]
+        for expected, (_, a) in zip(averaged, pairs):
+            np.testing.assert_allclose(sess.run(a), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_learning_rate_decay_schedule_and_its_default():
+    from config import learning_rate_scale
+    assert [learning_rate_scale(s, 100, None) for s in (0, 50, 99)] == [1.0, 1.0, 1.0]  # the article's: constant
+    assert [learning_rate_scale(s, 100, 0.5) for s in (0, 49, 50, 75, 99, 100)] == \
+        pytest.approx([1.0, 1.0, 1.0, 0.5, 0.02, 0.0])
+    assert learning_rate_scale(0, 100, 0.0) == 1.0 and learning_rate_scale(100, 100, 0.0) == 0.0
+    default = ModelConfig("SAGAN")
+    assert default.lr_decay_start is None and default.ema_warmup is False and model_dir(default) == "SAGAN_mnist_64_62"
+    config = ModelConfig("SAGAN", ema_decay=0.9999, ema_warmup=True, lr_decay_start=0.5, seed=2)
+    assert model_dir(config) == "SAGAN_mnist_64_62_seed2_ema0.9999_emawarmup_lrdecay0.5"
+    assert ModelConfig(**parse_model_dir(model_dir(config))) == config
+
+
+def test_a_zero_learning_rate_scale_leaves_every_trained_weight_as_it_was():
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        model = build(GAN, sess, batch_size=8)
+        model.initialize()
+        before = sess.run(model.g_vars + model.d_vars)
+        model.run_train_step(*[b[0] for b in random_batches(1)], lr_scale=0.0)
+        for b, a in zip(before, sess.run(model.g_vars + model.d_vars)):
+            np.testing.assert_array_equal(a, b)
+        model.run_train_step(*[b[0] for b in random_batches(1)])
+        assert any(np.abs(a - b).max() > 0 for a, b in zip(before, sess.run(model.g_vars)))
+
+
 def _fresh(tmp_path, sess, **flags):
     model = SAGAN(sess, ModelConfig("SAGAN", batch_size=8, **flags), Folders(checkpoint_dir=str(tmp_path)))
     model.build_model()
