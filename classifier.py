@@ -73,18 +73,19 @@ class Classifier:
         except (OSError, ValueError):
             return None
 
-    def train(self, images, labels, split, epochs=EPOCHS):
+    def train(self, images, labels, split):
         """Train on uint8 images [N, 28, 28, 1] with labels, then save the weights and split (a dict) together.
 
         The folder is swapped whole: a stop leaves the old classifier or the new one, never a mixture.
         """
         rng = np.random.default_rng(SEED)
-        for epoch in range(epochs):
+        batch_size = min(BATCH, len(images))  # a tiny dataset still trains
+        for epoch in range(EPOCHS):
             order = rng.permutation(len(images))
-            bar = tqdm(range(0, len(images) - BATCH + 1, BATCH), desc=f"classifier epoch {epoch + 1}/{epochs}",
-                       unit="batch", mininterval=1.0, dynamic_ncols=True)
+            bar = tqdm(range(0, len(images) - batch_size + 1, batch_size), unit="batch", mininterval=1.0,
+                       desc=f"classifier epoch {epoch + 1}/{EPOCHS}", dynamic_ncols=True)
             for start in bar:
-                idx = order[start:start + BATCH]
+                idx = order[start:start + batch_size]
                 batch = shifted(images[idx], rng) / np.float32(255)
                 self.sess.run(self.optim, {self.images: batch, self.labels: labels[idx],
                                            self.learning_rate: LEARNING_RATE * 0.5 ** epoch})

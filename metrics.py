@@ -1,27 +1,22 @@
 """Sample-quality metrics on classifier features: FCD, classifier score, KID, precision/recall, mode coverage."""
-import warnings
-
 import numpy as np
-import scipy.linalg
 import scipy.special
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
-    """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^1/2), the FID formula."""
+def frechet_distance(mu1, sigma1, mu2, sigma2):
+    """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^1/2), the FID formula.
+
+    Tr((S1 S2)^1/2) is the sum of the square roots of the eigenvalues of S1^1/2 S2 S1^1/2, which is symmetric
+    and positive semi-definite: computed so, in float64, it stays real and exact where covariances are singular
+    (fewer images than feature dimensions), where a general matrix square root of S1 S2 turns complex.
+    """
+    mu1, mu2, sigma1, sigma2 = (np.asarray(a, dtype=np.float64) for a in (mu1, mu2, sigma1, sigma2))
     diff = mu1 - mu2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)  # a singular product is handled below
-        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        # A singular product: offset both diagonals slightly, as the FID reference code does.
-        offset = np.eye(sigma1.shape[0]) * eps
-        covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        largest = np.max(np.abs(covmean.imag))
-        if largest > 1e-3 * max(1.0, np.max(np.abs(covmean.real))):
-            raise ValueError(f"sqrtm has a large imaginary part ({largest:.3g}); the covariances are unreliable")
-        covmean = covmean.real
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
+    values, vectors = np.linalg.eigh(sigma1)
+    root1 = (vectors * np.sqrt(np.maximum(values, 0))) @ vectors.T
+    inner = np.linalg.eigvalsh(root1 @ sigma2 @ root1)
+    trace_covmean = np.sqrt(np.maximum(inner, 0)).sum()
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_covmean)
 
 
 def fcd(features1, features2):

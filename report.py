@@ -16,7 +16,8 @@ from utils import plot_curves
 GAMMA_LINES = ["-", "--", ":", "-."]  # the line style of each of GAMMA_FIELDS in gammas.png
 
 # (key, label, True when lower is better)
-REPORTED = [("fcd", "FCD", True), ("kid", "KID", True), ("classifier_score", "classifier score", False),
+REPORTED = [("fcd", "FCD", True), ("fcd_multiple", "FCD / floor", True), ("kid", "KID", True),
+            ("classifier_score", "classifier score", False),
             ("precision", "precision", False), ("recall", "recall", False),
             ("classes_covered", "classes covered", False), ("kl_from_uniform", "KL from uniform", True)]
 
@@ -26,39 +27,59 @@ def mean_std(values):
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def verdict(label, lower_is_better, first_stats, second_stats, names=MODEL_NAMES):
+def verdict(label, lower_is_better, first_stats, second_stats, names=MODEL_NAMES, noise=None):
     """One sentence on a metric, derived from the means and spreads; no verdict where seeds can't support one.
 
-    first_stats and second_stats are (mean, std, number of seeds) of the two sides, called names.
+    first_stats and second_stats are (mean, std, number of seeds) of the two sides, called names. noise, when
+    known, is the sampling noise of the difference (one standard deviation, from the runs' resampling spread):
+    a difference within twice it is within the sampling noise, whatever the seeds say.
     """
     (a_mean, a_std, a_seeds), (b_mean, b_std, b_seeds) = first_stats, second_stats
     first, second = names
     difference = b_mean - a_mean
+    if noise is not None and abs(difference) <= 2 * noise:
+        return (f"{label}: the difference ({difference:+.4g}) is within the sampling noise (2 std = {2 * noise:.3g}); "
+                f"the samples cannot tell them apart.")
+    beyond_noise = "" if noise is None else f", beyond the sampling noise (2 std = {2 * noise:.3g})"
     if min(a_seeds, b_seeds) < 2:
-        return (f"{label}: {second} {b_mean:.4g}, {first} {a_mean:.4g} (difference {difference:+.4g}); one seed of "
-                f"at least one side, so the spread over seeds is unknown and no verdict is drawn.")
+        return (f"{label}: {second} {b_mean:.4g}, {first} {a_mean:.4g} (difference {difference:+.4g}{beyond_noise}); "
+                f"one seed of at least one side, so the spread over seeds is unknown and no verdict is drawn.")
     spread = max(a_std, b_std)
     if abs(difference) <= spread:
         return (f"{label}: the difference ({difference:+.4g}) is within the spread over seeds (std up to "
-                f"{spread:.4g}); the models cannot be told apart on it.")
+                f"{spread:.4g}){beyond_noise}; the models cannot be told apart on it.")
     better = second if (difference < 0) == lower_is_better else first
-    return f"{label}: {better} is better by {abs(difference):.4g}, more than the spread over seeds ({spread:.4g})."
+    return (f"{label}: {better} is better by {abs(difference):.4g}, more than the spread over seeds ({spread:.4g})"
+            f"{beyond_noise}.")
 
 
 def summarise(runs):
-    """{(label, weights, metric key): (mean, std, seeds)} and the real floor's {key: mean}, from metrics.json."""
-    summary, floors = {}, {}
+    """{(label, weights, metric key): (mean, std, seeds)}, {(label, weights): sampling noise of the mean FCD} and
+    the floor's {key: mean}, from metrics.json."""
+    summary, noise, floors = {}, {}, {}
     for label, seeds in runs.items():
         results = [read_result(folder) for folder in seeds.values()]
         for weights, suffix in WEIGHT_SUFFIXES.items():
+            parts = [r["model" + suffix] for r in results if "model" + suffix in r]
             for key, _, _ in REPORTED:
-                values = [r["model" + suffix][key] for r in results if "model" + suffix in r]
+                values = [p[key] for p in parts if key in p]
                 if values:
                     summary[(label, weights, key)] = (*mean_std(values), len(values))
+            spreads = [p["fcd_spread"] for p in parts if "fcd_spread" in p]
+            if spreads and len(spreads) == len(parts):  # the noise of a mean of runs, each with its own
+                noise[(label, weights)] = float(np.sqrt(np.sum(np.square(spreads)))) / len(spreads)
         for r in results:
             for key, _, _ in REPORTED:
-                floors.setdefault(key, []).append(r["real_floor"][key])
-    return summary, {key: float(np.mean(v)) for key, v in floors.items()}
+                if key in r["real_floor"]:
+                    floors.setdefault(key, []).append(r["real_floor"][key])
+    return summary, noise, {key: float(np.mean(v)) for key, v in floors.items()}
+
+
+def _noise(noise, first, second, key):
+    """The sampling noise of the difference of two sides' mean FCD, or None (other metrics, older runs)."""
+    if key != "fcd" or first not in noise or second not in noise:
+        return None
+    return float(np.hypot(noise[first], noise[second]))
 
 
 def _cell(stats):
@@ -72,13 +93,14 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
     runs: {configuration label: {seed: results folder}}; comparisons: [(why, first label, second label)].
     """
     os.makedirs(out_dir, exist_ok=True)
-    summary, floors = summarise(runs)
+    summary, noise, floors = summarise(runs)
     some = read_result(next(iter(next(iter(runs.values())).values())))
     lines = ["# " + " against ".join(runs), "",
              "Seeds: " + ", ".join(f"{label} {sorted(seeds)}" for label, seeds in runs.items()) + ". Each metric "
-             f"compares {some['num_samples']} generated images with the test set in the classifier's feature space; "
-             "'real floor' is real training images against the test set. 'raw' is G's own weights, 'ema' their "
-             "moving average (--ema_decay).", "",
+             f"compares {some['num_samples']} generated images with {some.get('reference_images', 'the')} reference "
+             "images in the classifier's feature space; the real floor is as many other real images of the "
+             "dataset G learns from, measured the same way, and 'FCD / floor' each run's FCD as a multiple of it. "
+             "'raw' is G's own weights, 'ema' their moving average (--ema_decay).", "",
              "| configuration | weights | " + " | ".join(f"{label} {'↓' if lower else '↑'}"
                                                         for _, label, lower in REPORTED) + " |",
              "|---|---|" + "---|" * len(REPORTED)]
@@ -87,7 +109,11 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
             if (label, weights, "fcd") in summary:
                 lines.append(f"| {label} | {weights} | " + " | ".join(_cell(summary[(label, weights, key)])
                                                                       for key, _, _ in REPORTED) + " |")
-    lines.append("| real floor | | " + " | ".join(f"{floors[key]:.4g}" for key, _, _ in REPORTED) + " |")
+    lines.append("| real floor | | " + " | ".join(f"{floors[key]:.4g}" if key in floors else ""
+                                                 for key, _, _ in REPORTED) + " |")
+    if noise:
+        lines += ["", "FCD's sampling noise (the std of each mean over resamples of its runs' samples): " + ", ".join(
+            f"{label} {weights} {value:.2g}" for (label, weights), value in noise.items()) + "."]
 
     verdicts = []  # (why, first, second, weights, sentence)
     for why, first, second in comparisons:
@@ -95,12 +121,14 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
             for key, label, lower in REPORTED:
                 if (first, weights, key) in summary and (second, weights, key) in summary:
                     verdicts.append((why, first, second, weights, verdict(
-                        label, lower, summary[(first, weights, key)], summary[(second, weights, key)], (first, second))))
+                        label, lower, summary[(first, weights, key)], summary[(second, weights, key)], (first, second),
+                        _noise(noise, (first, weights), (second, weights), key))))
     for label in runs:
         for key, metric, lower in REPORTED:
-            if (label, "ema", key) in summary:
+            if (label, "ema", key) in summary and (label, "raw", key) in summary:
                 verdicts.append(("averaged G against raw", label, label, "", verdict(
-                    metric, lower, summary[(label, "raw", key)], summary[(label, "ema", key)], ("raw", "ema"))))
+                    metric, lower, summary[(label, "raw", key)], summary[(label, "ema", key)], ("raw", "ema"),
+                    _noise(noise, (label, "raw"), (label, "ema"), key))))
     lines += ["", "## What the numbers say", ""]
     for why, first, second in comparisons:  # attention against its control, G's own weights, in full
         if why.startswith("attention"):
@@ -167,10 +195,11 @@ def _figures(runs, out_dir):
                 if rows and rows[0].get(g):
                     _add(gammas, styles, f"{label} {g}", (steps, [float(r[g]) for r in rows]), colour, line)
             for (weights, suffix), line in zip(WEIGHT_SUFFIXES.items(), ("-", "--")):
-                epochs = [r for r in read_csv(os.path.join(folder, TRAIN_LOG)) if r.get("fcd" + suffix)]
+                column = "fcd_multiple" + suffix  # runs logged before the honest yardstick have only the FCD
+                epochs = [r for r in read_csv(os.path.join(folder, TRAIN_LOG)) if r.get(column)]
                 if epochs:
                     _add(fcds, styles, f"{label} {weights}", ([int(r["epoch"]) for r in epochs],
-                                                             [float(r["fcd" + suffix]) for r in epochs]), colour, line)
+                                                             [float(r[column]) for r in epochs]), colour, line)
     plot_curves(curves, os.path.join(out_dir, "losses.png"), "losses (mean over seeds, band: their range)",
                 styles=styles, band=True)
     lines += ["", "## Curves", "", "![losses](losses.png)", ""]
@@ -180,7 +209,8 @@ def _figures(runs, out_dir):
         lines += ["![gamma](gammas.png)", ""]
     if fcds:  # runs trained with --eval_every
         plot_curves(fcds, os.path.join(out_dir, "fcd.png"),
-                    "FCD of 5,000 samples after each epoch (mean over seeds, band: their range)",
+                    "FCD of 5,000 samples after each epoch, as a multiple of the floor of 5,000 real images "
+                    "(mean over seeds, band: their range)",
                     xlabel="epoch", log_y=True, styles=styles, band=True)  # the first epoch's is ten times the last's
         lines += ["![fcd](fcd.png)", ""]
     return lines

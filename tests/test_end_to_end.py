@@ -222,6 +222,7 @@ def test_attention_phase_draws_both_blocks(workdir, run_main, capsys):
 
 def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_main, monkeypatch, capsys):
     import classifier
+    import compare
     monkeypatch.setattr(classifier, "EPOCHS", 1)
     monkeypatch.setattr("evaluate.EPOCH_EVAL_SAMPLES", 64)  # the per-epoch FCD is drawn, not measured, here
     for gan_type in ("GAN", "SAGAN"):
@@ -229,11 +230,11 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
             assert run_main("--gan_type", gan_type, "--seed", seed, epoch=1, eval_every=1) == 0
     assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
     report = (workdir / "results" / "compare_mnist" / "report.md").read_text()
-    assert "| FCD ↓ |" in report and " ± " in report
+    assert "| FCD ↓ | FCD / floor ↓ |" in report and " ± " in report and "sampling noise" in report
     assert "Seeds: GAN [0, 1], SAGAN [0, 1]" in report
     assert "6,968,354 / 6,887,330" in report  # SAGAN's parameters
     # Either verdict is derived from the numbers; each metric gets exactly one sentence.
-    assert report.count("\n- ") == 7
+    assert report.count("\n- ") == len(compare.REPORTED)
     for name in ("report.html", "losses.png", "gammas.png", "fcd.png", "samples_GAN.png", "samples_SAGAN.png"):
         assert (workdir / "results" / "compare_mnist" / name).stat().st_size > 0
     for seed_dir in ("GAN_mnist_8_62", "SAGAN_mnist_8_62_seed1"):

@@ -47,3 +47,31 @@ def test_each_comparison_row_names_its_sides_in_the_order_of_its_difference(tmp_
     assert any(r.startswith("| SAGAN: averaged G against raw | ema against raw |")
                and "(difference -13)" in r for r in rows), rows
     assert not any("SAGAN against SAGAN" in r for r in rows)
+
+
+def test_a_difference_within_the_sampling_noise_is_called_so_whatever_the_seeds_say():
+    tight = (10.0, 0.1, 3)
+    assert "within the sampling noise" in report.verdict("FCD", True, tight, (10.5, 0.1, 3), noise=0.3)
+    assert "better by 0.5" in report.verdict("FCD", True, tight, (10.5, 0.1, 3), noise=0.2)
+    assert "better by 0.5" in report.verdict("FCD", True, tight, (10.5, 0.1, 3))  # runs without a spread
+    one_seed = report.verdict("FCD", True, (10.0, 0.0, 1), (12.0, 0.0, 1), noise=0.5)
+    assert "beyond the sampling noise" in one_seed and "no verdict" in one_seed
+
+
+def test_the_report_gives_each_fcd_as_a_multiple_of_its_floor_and_its_noise(tmp_path):
+    for name, fcd in (("GAN", 6.0), ("SAGAN", 6.2)):
+        fake_run(tmp_path / name, fcd, fcd / 2)
+        metrics = json.load(open(tmp_path / name / "metrics.json"))
+        for part in ("model", "model_ema"):
+            metrics[part].update(fcd_multiple=metrics[part]["fcd"] / 2.0, fcd_spread=0.5)
+        metrics["real_floor"]["fcd"] = 2.0
+        json.dump(metrics, open(tmp_path / name / "metrics.json", "w"))
+    runs = {"GAN": {0: str(tmp_path / "GAN")}, "SAGAN": {0: str(tmp_path / "SAGAN")}}
+    text = report.write_report(runs, [("attention against its control", "GAN", "SAGAN")],
+                               {"GAN": (1, 2), "SAGAN": (3, 4)}, str(tmp_path / "report"), log=lambda *a: None)
+    header = next(line for line in text.splitlines() if line.startswith("| configuration"))
+    assert "FCD / floor ↓" in header
+    assert any(line.startswith("| SAGAN | raw | 6.2 | 3.1 |") for line in text.splitlines()), text
+    assert "sampling noise" in text and "SAGAN raw 0.5" in text
+    fcd_rows = [line for line in text.splitlines() if "| raw | FCD:" in line]
+    assert fcd_rows and all("within the sampling noise" in r for r in fcd_rows), fcd_rows  # 0.2 < 2 * 0.71
