@@ -3,10 +3,12 @@
 G learns from all 70,000 images of the dataset (train and test together, as the framework trains). They are
 split once, with a fixed seed, into three disjoint parts:
 
-- the metrics' classifier's training images (the rest);
 - the reference: 10,000 images that samples are measured against;
-- the floor set: 10,000 other images; as many of them as there are samples, measured against the reference
-  in the same way, give the floor, the score of real images G could have drawn.
+- the floor set: 20,000 other images. The floor of n samples is the mean score of the floor set's disjoint
+  draws of n real images (two at 10,000, four at 5,000), each measured against the reference as samples are:
+  the score of real images G could have drawn. One draw alone is noisy: 10,000-image draws of MNIST score
+  FCDs from 2.1 to 2.9 against one reference;
+- the metrics' classifier's training images: the other 40,000.
 
 The classifier never sees the reference or the floor set, so neither the train/test shift of MNIST nor the
 classifier's memory of its own training images can put samples below the floor.
@@ -16,32 +18,39 @@ import numpy as np
 from metrics import all_metrics, classifier_score, fcd
 
 SPLIT_SEED = 0
-REFERENCE_SIZE = 10_000  # images in the reference, and in the floor set
+REFERENCE_SIZE = 10_000  # images in the reference
+FLOOR_SIZE = 20_000  # images in the floor set
+MAX_FLOOR_DRAWS = 4  # disjoint draws of the floor set averaged into a floor
 SPLIT_VERSION = 2  # 1 was the old yardstick: the classifier on the 60,000 training images, the test set as reference
 SPREAD_RESAMPLES = 20  # bootstrap resamples behind each FCD's spread
 SPREAD_SEED = 0
-NEAR_COPY_QUANTILE = 0.01  # a sample nearer to the 70,000 than this share of real images is a near copy
-NEAR_COPY_ALARM = 0.05  # samples flagged as copies when more than this share are near copies
+NEAR_COPY_QUANTILE = 0.01  # a sample nearer to the dataset than this share of real images is a near copy
+NEAR_COPY_ALARM = 0.05  # samples are flagged as copies when more than this share are near copies
 NN_CHUNK = 500  # queries per block of the nearest-neighbour search
+
+
+def _sizes(num_images):
+    """(reference, floor set) sizes: REFERENCE_SIZE and FLOOR_SIZE, or a seventh and two sevenths of a smaller
+    dataset."""
+    return min(REFERENCE_SIZE, num_images // 7), min(FLOOR_SIZE, 2 * (num_images // 7))
 
 
 def split_indices(num_images, seed=SPLIT_SEED):
     """{'classifier', 'reference', 'floor'}: disjoint indices into the dataset's images, fixed by seed.
 
-    The reference and the floor set each take REFERENCE_SIZE images, or a seventh of a smaller dataset.
-    The floor set keeps its random order, so that its first n images are a random n of it.
+    The floor set keeps its random order, so that its consecutive blocks are random draws of it.
     """
-    part = min(REFERENCE_SIZE, num_images // 7)
+    reference, floor = _sizes(num_images)
     order = np.random.default_rng(seed).permutation(num_images)
-    return {"reference": np.sort(order[:part]), "floor": order[part:2 * part],
-            "classifier": np.sort(order[2 * part:])}
+    return {"reference": np.sort(order[:reference]), "floor": order[reference:reference + floor],
+            "classifier": np.sort(order[reference + floor:])}
 
 
 def split_description(num_images):
     """What a classifier trained under this split records beside its weights, to be told from another's."""
-    part = min(REFERENCE_SIZE, num_images // 7)
-    return {"version": SPLIT_VERSION, "seed": SPLIT_SEED, "num_images": num_images, "reference": part,
-            "floor": part, "classifier_images": num_images - 2 * part}
+    reference, floor = _sizes(num_images)
+    return {"version": SPLIT_VERSION, "seed": SPLIT_SEED, "num_images": num_images, "reference": reference,
+            "floor": floor, "classifier_images": num_images - reference - floor}
 
 
 def fcd_spread(reference_features, features, resamples=SPREAD_RESAMPLES, seed=SPREAD_SEED):
@@ -79,34 +88,41 @@ class Yardstick:
         self.reference_features, _ = classifier.features_and_probs(images[self.split["reference"]])
         held_out = np.concatenate([self.split["reference"], self.split["floor"]])
         self.accuracy = classifier.accuracy(images[held_out], labels[held_out])
-        floor_images = images[self.split["floor"]]
-        self.floor_features, self.floor_probs = classifier.features_and_probs(floor_images)
-        self._floors, self._floor_distances = {}, {}
+        self.floor_features, self.floor_probs = classifier.features_and_probs(images[self.split["floor"]])
+        self._floor_fcds, self._floor_nearest = {}, None
 
     @property
     def about(self):
-        """The reference's size and the classifier's accuracy on the images it never saw."""
+        """The split's sizes and the classifier's accuracy on the images it never saw."""
         return {"reference_images": len(self.split["reference"]), "floor_images": len(self.split["floor"]),
                 "classifier_images": len(self.split["classifier"]), "classifier_accuracy": self.accuracy}
 
-    def floor_count(self, count):
-        """How many floor images stand beside count samples: as many, as far as the floor set goes."""
-        return min(count, len(self.split["floor"]))
+    def floor_draws(self, count):
+        """[slice] of the floor set's disjoint draws that stand beside count samples: as many images each, as
+        far as the floor set goes, and at most MAX_FLOOR_DRAWS of them."""
+        n = min(count, len(self.split["floor"]))
+        return [slice(i * n, (i + 1) * n) for i in range(min(MAX_FLOOR_DRAWS, len(self.split["floor"]) // n))]
 
     def floor_fcd(self, count):
-        """The FCD of count floor images against the reference (cached)."""
-        n = self.floor_count(count)
-        if n not in self._floors:
-            self._floors[n] = fcd(self.reference_features, self.floor_features[:n])
-        return self._floors[n]
+        """The floor of count samples: the mean FCD of the floor set's draws against the reference (cached)."""
+        if count not in self._floor_fcds:
+            self._floor_fcds[count] = float(np.mean([fcd(self.reference_features, self.floor_features[draw])
+                                                     for draw in self.floor_draws(count)]))
+        return self._floor_fcds[count]
 
     def floor(self, count):
-        """Every metric of the first count floor images, as measure() gives them for samples."""
-        n = self.floor_count(count)
-        metrics = all_metrics(self.reference_features, self.floor_features[:n], self.floor_probs[:n])
-        metrics.update(fcd_spread=fcd_spread(self.reference_features, self.floor_features[:n]), fcd_multiple=1.0,
-                       num_images=n)
-        metrics["memorisation"] = self._memorisation(self._floor_nearest(n), self._floor_nearest(n))
+        """Every metric of count real images of the floor set, as measure() gives them for samples: the mean
+        over its draws, with the FCD's spread over them (a bootstrap's, when there is one draw)."""
+        draws = self.floor_draws(count)
+        each = [all_metrics(self.reference_features, self.floor_features[d], self.floor_probs[d]) for d in draws]
+        metrics = {key: each[0][key] if isinstance(each[0][key], list) else _mean([m[key] for m in each])
+                   for key in each[0]}
+        metrics["fcd"] = self.floor_fcd(count)
+        spread = (np.std([m["fcd"] for m in each], ddof=1) if len(each) > 1 else
+                  fcd_spread(self.reference_features, self.floor_features[draws[0]]))
+        nearest = self.floor_nearest()
+        metrics.update(fcd_spread=float(spread), fcd_multiple=1.0, num_images=draws[0].stop, draws=len(draws),
+                       memorisation=self._memorisation(nearest, nearest))
         return metrics
 
     def quick(self, images):
@@ -124,25 +140,31 @@ class Yardstick:
         metrics = all_metrics(self.reference_features, features, probs)
         metrics.update(fcd_spread=fcd_spread(self.reference_features, features),
                        fcd_multiple=metrics["fcd"] / self.floor_fcd(len(images)), num_images=len(images))
-        nearest = nearest_distances(images, self.images)
-        metrics["memorisation"] = self._memorisation(nearest, self._floor_nearest(self.floor_count(len(images))))
+        metrics["memorisation"] = self._memorisation(nearest_distances(images, self.images), self.floor_nearest())
         return metrics
 
-    def _floor_nearest(self, n):
-        """Distances from the first n floor images to their nearest other image of the dataset (cached)."""
-        if n not in self._floor_distances:
-            floor = self.split["floor"][:n]
-            self._floor_distances[n] = nearest_distances(self.images[floor], self.images, exclude=floor)
-        return self._floor_distances[n]
+    def floor_nearest(self):
+        """Distances from each floor-set image to its nearest other image of the dataset (cached)."""
+        if self._floor_nearest is None:
+            floor = self.split["floor"]
+            self._floor_nearest = nearest_distances(self.images[floor], self.images, exclude=floor)
+        return self._floor_nearest
 
     @staticmethod
     def _memorisation(nearest, floor_nearest):
-        """The samples' distances to their nearest image of the dataset, beside real images' own."""
+        """The images' distances to their nearest image of the dataset, beside real images' own."""
         threshold = float(np.quantile(floor_nearest, NEAR_COPY_QUANTILE))
         near = float((nearest < threshold).mean())
         median, floor_median = float(np.median(nearest)), float(np.median(floor_nearest))
         return {"median_nearest": median, "floor_median_nearest": floor_median, "near_copy_threshold": threshold,
                 "near_copies": near, "closer_than_real": bool(median < floor_median or near > NEAR_COPY_ALARM)}
+
+
+def _mean(values):
+    """The mean of a metric over draws; an int where every draw's is the same int (classes covered)."""
+    if all(isinstance(v, int) for v in values) and len(set(values)) == 1:
+        return values[0]
+    return float(np.mean(values))
 
 
 def memorisation_line(memorisation):

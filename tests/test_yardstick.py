@@ -13,7 +13,7 @@ from yardstick import Yardstick, fcd_spread, memorisation_line, nearest_distance
 
 def test_the_split_is_disjoint_fixed_and_covers_every_image():
     parts = split_indices(70_000)
-    assert {k: len(v) for k, v in parts.items()} == {"reference": 10_000, "floor": 10_000, "classifier": 50_000}
+    assert {k: len(v) for k, v in parts.items()} == {"reference": 10_000, "floor": 20_000, "classifier": 40_000}
     everything = np.concatenate(list(parts.values()))
     assert len(np.unique(everything)) == 70_000 and everything.min() == 0 and everything.max() == 69_999
     again = split_indices(70_000)
@@ -23,7 +23,7 @@ def test_the_split_is_disjoint_fixed_and_covers_every_image():
     for part in parts.values():
         assert 0.1 < (part >= 60_000).mean() < 0.2
     small = split_indices(48)
-    assert {k: len(v) for k, v in small.items()} == {"reference": 6, "floor": 6, "classifier": 36}
+    assert {k: len(v) for k, v in small.items()} == {"reference": 6, "floor": 12, "classifier": 30}
 
 
 class PixelClassifier:
@@ -51,26 +51,31 @@ def blob_images(rng, n):
 @pytest.fixture(scope="module")
 def small_yardstick():
     rng = np.random.default_rng(0)
-    images = blob_images(rng, 2800)  # reference and floor of 400 each
+    images = blob_images(rng, 2800)  # a reference of 400, a floor set of 800
     labels = rng.integers(0, 10, len(images))
     return Yardstick(PixelClassifier(), images, labels)
 
 
 def test_the_floor_is_measured_at_the_sample_count(small_yardstick):
     ys = small_yardstick
-    assert len(ys.split["floor"]) == 400
-    for count in (100, 250, 400, 5000):
-        n = min(count, 400)
-        expected = metrics.fcd(ys.reference_features, ys.floor_features[:n])
+    assert len(ys.split["reference"]) == 400 and len(ys.split["floor"]) == 800
+    for count, draws in ((100, 4), (250, 3), (400, 2), (800, 1), (5000, 1)):
+        n = min(count, 800)
+        expected = np.mean([metrics.fcd(ys.reference_features, ys.floor_features[i * n:(i + 1) * n])
+                            for i in range(draws)])  # disjoint draws of as many real images, averaged
         assert ys.floor_fcd(count) == pytest.approx(expected, rel=1e-9)
-        assert ys.floor(count)["num_images"] == n and ys.floor(count)["fcd"] == pytest.approx(expected, rel=1e-9)
-    # Fewer images sit further from the reference: a 100-image floor is higher than a 400-image one, which is
-    # why a figure of 100 samples must not be read against the floor of 400.
-    assert ys.floor_fcd(100) > ys.floor_fcd(400)
+        floor = ys.floor(count)
+        assert (floor["num_images"], floor["draws"]) == (n, draws) and floor["fcd"] == ys.floor_fcd(count)
+        assert floor["fcd_spread"] > 0 and floor["classes_covered"] >= 1
+    # Fewer images sit further from the reference: a 100-image floor is higher than an 800-image one, which is
+    # why a figure of 100 samples must not be read against the floor of 800.
+    assert ys.floor_fcd(100) > ys.floor_fcd(800)
     fresh = blob_images(np.random.default_rng(1), 100)
     quick = ys.quick(fresh)
     assert quick["fcd_floor"] == ys.floor_fcd(100)
     assert quick["fcd_multiple"] == pytest.approx(quick["fcd"] / ys.floor_fcd(100))
+    # New real images of the same distribution read close to the floor.
+    assert 0.6 < ys.measure(blob_images(np.random.default_rng(5), 400))["fcd_multiple"] < 1.5
 
 
 def test_the_spread_is_the_fcds_sampling_noise():
@@ -125,7 +130,7 @@ def test_an_old_classifier_is_retrained_once_with_one_line_and_a_stop_keeps_it_w
     assert run_main("--gan_type", "GAN", "--phase", "eval", "--num_eval_samples", 100) == 0
     folder = workdir / "checkpoint" / "classifier_mnist"
     split = json.loads((folder / classifier.SPLIT_FILE).read_text())
-    assert split["version"] == yardstick.SPLIT_VERSION and split["classifier_images"] == 48 - 12
+    assert split["version"] == yardstick.SPLIT_VERSION and split["classifier_images"] == 48 - 6 - 12
     os.remove(folder / classifier.SPLIT_FILE)  # as a classifier of the old yardstick left it
     old_files = sorted(os.listdir(folder))
     capsys.readouterr()
