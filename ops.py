@@ -19,6 +19,7 @@ SN_U, SN_U_NEXT = "spectral_norm_u", "spectral_norm_u_next"
 # Graph collections pairing each training-mode bn's moving averages with the batch statistics they follow.
 BN_MOVING_AVERAGES, BN_BATCH_STATISTICS = "bn_moving_averages", "bn_batch_statistics"
 BN_DECAY = 0.9
+BN_EPSILON = 1.001e-5  # tf.contrib batch_norm raised epsilon to this when it took the fused kernel, as it did here
 
 
 def _power_iteration(w):
@@ -177,14 +178,16 @@ def normalise_with_batch_statistics(x, gamma, beta, epsilon, axes):
     return forward(x, tf.convert_to_tensor(gamma), tf.convert_to_tensor(beta))
 
 
-def bn(x, is_training, scope, decay=BN_DECAY, epsilon=1e-5, literal_ops=False, batch_parts=1):
+def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, literal_ops=False, batch_parts=1):
     """Batch norm over all axes but the last: batch statistics while training, moving averages otherwise.
 
-    As with tf.contrib's batch_norm(updates_collections=None), the moving averages are updated in
-    place by every training-mode forward pass, and never by an inference-mode one. Statistics and
-    arithmetic are float32 whatever x's dtype. literal_ops differentiates the article's tf.nn.moments
-    instead of using the hand-written gradient. batch_parts=2 normalises the two halves of the batch
-    apart, as two forward passes of half the batch would.
+    As tf.contrib's batch_norm(updates_collections=None) did on these ranks, where it took the fused kernel:
+    the moving averages are updated in place by every training-mode forward pass, and never by an
+    inference-mode one; the moving variance moves towards the batch variance times n / (n - 1) (Bessel's
+    correction, n values per channel), while the batch is normalised with the biased one; and epsilon is
+    the fused kernel's 1.001e-5. Statistics and arithmetic are float32 whatever x's dtype. literal_ops
+    differentiates tf.nn.moments, the framework's unfused route, instead of using the hand-written gradient.
+    batch_parts=2 normalises the two halves of the batch apart, as two forward passes of half the batch would.
     """
     with tf1.variable_scope(scope):
         channels = x.get_shape()[-1]
@@ -210,6 +213,8 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=1e-5, literal_ops=False, b
             normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon, axes)
         if not replicas.is_first():  # the first tower's pass moves the averages, once a step
             return tf.cast(tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:]), x.dtype)
+        count = replicas.statistics_count(x32, axes)
+        variance = variance * (count / tf.maximum(count - 1.0, 1.0))  # unbiased, for the moving average only
         # [C], or [P, C] per part
         mean, variance = (tf.reshape(s, [batch_parts, channels] if batch_parts > 1 else [channels])
                           for s in (mean, variance))

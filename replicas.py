@@ -116,6 +116,13 @@ def synchronised():
     return _current is not None and _current.sync_bn
 
 
+def statistics_count(x, axes):
+    """How many values each batch statistic over axes of x is taken from: x's, or the global batch's under
+    --sync_bn."""
+    count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), tf.float32)
+    return count * _current.count if synchronised() else count
+
+
 def global_moments(x, axes):
     """(mean, variance) over axes of the global batch whose slice is x, keepdims; x float32."""
     tower = _current
