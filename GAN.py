@@ -1,6 +1,6 @@
 """The vanilla GAN of the framework the article builds on (infoGAN's MNIST nets): nets, graph, step, sampling.
 
-The training loop that drives it is trainer.py's; the model only knows how to take one step.
+The training loop that drives it is training/loop.py's; the model only knows how to take one step.
 """
 import contextlib
 import os
@@ -9,12 +9,12 @@ import numpy as np
 import tensorflow as tf
 
 import config as run_config
-import replicas
-from checkpoints import Checkpoints
-from ema import AveragedGenerator
-from errors import UserError
-from interrupts import replaced_atomically
-from losses import LOSSES
+from parallel import replicas
+from training.checkpoints import Checkpoints
+from training.ema import AveragedGenerator
+from common.errors import UserError
+from common.interrupts import replaced_atomically
+from training.losses import LOSSES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from ops import SN_U, SN_U_NEXT, bn, conv2d, deconv2d, linear
 from ops import lrelu, new_entries, then, update_moving_average
@@ -258,7 +258,7 @@ class GAN:
 
     def train(self, train_config, log=print, evaluate_epoch=None):
         """Train to the last epoch with trainer.train, resuming from the latest checkpoint."""
-        import trainer
+        from training import loop as trainer
         return trainer.train(self, train_config, log, evaluate_epoch)
 
     # ------------------------------------------------------------ random streams

@@ -7,7 +7,7 @@ import os
 import re
 from typing import Optional, Tuple
 
-MODEL_NAMES = ("GAN", "SAGAN")  # the registry: each is class <name> in <name>.py (models.model_class)
+MODEL_NAMES = ("GAN", "SAGAN")  # the registry: each is class <name> in <name>.py (model_class)
 DATASETS = ("mnist", "fashion-mnist")
 PRECISIONS = ("float32", "bfloat16")
 TRAIN_STEPS = ("fused", "literal")
@@ -244,3 +244,12 @@ def learning_rate_scale(step, total_steps, decay_start):
     if step < first:
         return 1.0
     return max(0.0, (total_steps - step) / max(total_steps - first, 1))
+
+
+def model_class(gan_type):
+    """The model class registered under gan_type: class <gan_type> of module <gan_type>, imported on demand so
+    that TensorFlow loads only when needed."""
+    import importlib
+    if gan_type not in MODEL_NAMES:
+        raise ValueError(f"unknown model {gan_type!r}")
+    return getattr(importlib.import_module(gan_type), gan_type)

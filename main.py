@@ -1,6 +1,5 @@
 """Command line: train, resume, sample, evaluate and compare the GAN and SAGAN of the article."""
 import argparse
-import contextlib
 import math
 import os
 import sys
@@ -10,7 +9,11 @@ from config import (ATTENTION_BLOCKS, ATTENTION_SIDES, DATASETS, LOSSES, MODEL_N
 
 PHASES = ("train", "sample", "eval", "attention", "compare")
 RECIPES = {"article": {}, "paper": PAPER_RECIPE}  # presets of flags; a flag given explicitly wins
+# The flags that stand for a preset besides its own: D's learning rate is --learning_rate unless --lr_d is given,
+# G's is --learning_rate times --g_lr_ratio unless --lr_g is; any of them given keeps the preset off.
+PRESET_FLAGS = {"lr_d": ("lr_d", "learning_rate"), "lr_g": ("lr_g", "learning_rate", "g_lr_ratio")}
 MAX_NUM_SAMPLES = 1_000_000  # 784 MB of uint8
+TEST_IMAGES = 10_000  # the last of the dataset's images are its test set's, whose first D's attention is drawn on
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -48,7 +51,7 @@ def bounded_float(low, high, low_open=True):
 
 def query_list(text):
     """argparse type: attention query positions."""
-    from attention_maps import parse_queries
+    from evaluation.attention_maps import parse_queries
     try:
         return parse_queries(text)
     except ValueError as e:
@@ -79,9 +82,8 @@ def device_list(text):
     return names
 
 
-def parse_args(argv=None):
-    """Parse and check the command line; returns the argparse Namespace, the recipe's presets applied."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+def build_parser():
+    """The command line's parser, every flag with its default."""
     model, train, folders = ModelConfig, TrainConfig, Folders
     p = OneLineParser(description="SAGAN and its vanilla GAN baseline, TensorFlow 1 style.",
                       formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
@@ -169,10 +171,27 @@ def parse_args(argv=None):
     p.add_argument("--result_dir", default=folders.result_dir, help="images and CSV logs go in <this>/<model_dir>")
     p.add_argument("--log_dir", default=folders.log_dir, help="TensorBoard logs go in <this>/<model_dir>")
     p.add_argument("--data_dir", default=folders.data_dir, help="datasets live in <this>/<dataset>")
+    return p
+
+
+def explicit_flags(parser, argv, dests):
+    """The dests among dests that argv sets explicitly, as argparse itself parses argv: argparse fills in a
+    default only where the namespace lacks the attribute, so one that starts with a marker in each keeps the
+    marker wherever the command line said nothing."""
+    unset = object()
+    parsed = parser.parse_args(argv, namespace=argparse.Namespace(**{dest: unset for dest in dests}))
+    return {dest for dest in dests if getattr(parsed, dest) is not unset}
+
+
+def parse_args(argv=None):
+    """Parse and check the command line; returns the argparse Namespace, the recipe's presets applied where no
+    flag given explicitly stands for them."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    p = build_parser()
     args = p.parse_args(argv)
-    given = {token.split("=")[0][2:].replace("no-", "") for token in argv if token.startswith("--")}
+    given = explicit_flags(p, argv, vars(args))
     for key, value in RECIPES[args.recipe].items():
-        if {"spectral_norm": "sn"}.get(key, key) not in given:
+        if not given & set(PRESET_FLAGS.get(key, (key,))):
             setattr(args, key, value)
     if args.sn_nets != "both" and not args.spectral_norm:
         p.error(f"--sn_nets {args.sn_nets} needs spectral norm on: add --sn or --recipe paper")
@@ -198,7 +217,7 @@ def configs(args):
 
 def parallel_config(args, environ=os.environ):
     """The ParallelConfig of --devices, --sync_bn and --cluster/--task_index or TF_CONFIG."""
-    import cluster
+    from parallel import cluster
     tasks, index = (), 0
     if args.cluster:
         tasks, index = cluster.cluster_from_flags(args.cluster, args.task_index)
@@ -207,133 +226,170 @@ def parallel_config(args, environ=os.environ):
     return ParallelConfig(devices=args.devices, sync_bn=args.sync_bn, cluster=tasks, task_index=index)
 
 
-@contextlib.contextmanager
-def sessions(phase, parallel, train_step, log):
-    """(session, replicas.Placement): training goes on parallel's devices, the other phases on one."""
-    import tfenv
-    from replicas import ONE_DEVICE
-    if phase == "train":
-        import cluster
-        with cluster.training_session(parallel, train_step, log) as session_and_placement:
-            yield session_and_placement
-    else:
-        with tfenv.graph_session(train_step) as sess:
-            yield sess, ONE_DEVICE
+class Run:
+    """What a phase works with: the configurations, and the data and yardstick it asked for."""
+
+    def __init__(self, args, parallel, log):
+        self.args, self.parallel, self.log = args, parallel, log
+        self.model_config, self.train_config, self.folders = configs(args)
+        self.images = self.labels = self.yardstick = None
+
+    def load_data(self):
+        """All of the dataset's images and labels, train and test: what G learns from."""
+        from common.data import load_dataset
+        self.images, self.labels = load_dataset(self.model_config.dataset, self.folders.data_dir, self.log)
+
+    def load_yardstick(self):
+        """The metrics' classifier, trained once under the yardstick's split, and the yardstick."""
+        from evaluation.classifier import trained_classifier
+        from evaluation.yardstick import Yardstick
+        classifier = trained_classifier(self.model_config.dataset, self.folders.checkpoint_dir, self.images,
+                                        self.labels, self.log)
+        self.yardstick = Yardstick(classifier, self.images, self.labels)
+        self.log(f"the metrics' classifier reads {100 * self.yardstick.accuracy:.2f}% of the "
+                 f"{len(self.yardstick.split['reference']) + len(self.yardstick.split['floor'])} reference and "
+                 "floor images right")
+
+    def model(self, sess, placement=None, images=None):
+        """The chosen model, its graph built in sess's."""
+        from config import model_class
+        from parallel.replicas import ONE_DEVICE
+        model = model_class(self.model_config.gan_type)(sess, self.model_config, self.folders, images,
+                                                        placement or ONE_DEVICE)
+        model.build_model()
+        return model
 
 
-def run_phase(args, log=print):
-    """Load what the phase needs, build the model in its own graph and run the phase."""
-    import tfenv
-    from data import load_splits, train_and_test
-    from interrupts import activity
+def train(run):
+    """--phase train: train to --epoch, resuming from the newest checkpoint, evaluating every --eval_every."""
+    from common.interrupts import activity
+    from evaluation.evaluate import epoch_evaluator
+    from parallel import cluster
+    cluster.prepare_devices(run.parallel)  # before the classifier's session starts TensorFlow's runtime
+    run.load_data()
+    if run.train_config.eval_every > 0:
+        run.load_yardstick()
+    with cluster.training_session(run.parallel, run.model_config.train_step, run.log) as (sess, placement):
+        model = run.model(sess, placement, run.images)
+        checkpoint = run.folders.of("checkpoint", model.model_dir)
+        with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
+            model.train(run.train_config, run.log, epoch_evaluator(run.yardstick) if run.yardstick else None)
 
-    model_config, train_config, folders = configs(args)
-    parallel = parallel_config(args)
-    if not parallel.is_chief:
-        import cluster
-        global _serving
-        _serving = True
-        with activity(f"serving task {parallel.task_index} of the cluster", "a worker keeps no files"):
-            cluster.serve(parallel, model_config.train_step, log)
+
+def sample(run):
+    """--phase sample: --num_samples images of the newest checkpoint into a samples file."""
+    from common.interrupts import activity
+    from common.tfenv import graph_session
+    with graph_session(run.model_config.train_step) as sess:
+        model = run.model(sess)
+        with activity(f"sampling {model.model_dir}", "no samples were written"):
+            model.sample(run.args.num_samples, run.args.weights, run.log)
+
+
+def evaluate(run):
+    """--phase eval: the newest checkpoint's samples measured, both weights, into metrics.json; or, with
+    --samples, the samples files' images, written nowhere."""
+    from common import tfenv
+    from common.interrupts import activity
+    from common.tfenv import graph_session
+    from evaluation import evaluate as evaluation
+    if run.args.samples:  # read before the classifier may train: a bad file costs nothing
+        samples = evaluation.read_samples_files(run.args.samples)
+        if run.args.grid:
+            evaluation.draw_same_z(samples, run.args.grid, run.log)
+    tfenv.tensorflow()
+    run.load_data()
+    run.load_yardstick()
+    if run.args.samples:
+        with activity("measuring the samples files", "nothing was written"):
+            evaluation.evaluate_samples_files(samples, run.yardstick, run.log)
         return
-    if model_config.precision == "bfloat16" and not tfenv.bfloat16_in_hardware():
+    with graph_session(run.model_config.train_step) as sess:
+        model = run.model(sess)
+        with activity(f"evaluating {model.model_dir}", "no metrics.json was written"):
+            evaluation.evaluate_checkpoint(model, run.yardstick, run.args.num_eval_samples, run.log)
+
+
+def attention(run):
+    """--phase attention: where each attention block of the newest checkpoint looks."""
+    from common.interrupts import activity
+    from common.tfenv import graph_session
+    from evaluation.attention_maps import draw_attention
+    run.load_data()
+    with graph_session(run.model_config.train_step) as sess:
+        model = run.model(sess)
+        with activity(f"drawing the attention of {model.model_dir}", "each picture is whole or absent"):
+            draw_attention(model, run.images[-TEST_IMAGES:], run.args.queries, run.args.weights, run.log)
+
+
+def compare(run):
+    """--phase compare: every run of the dataset evaluated where it needs it, then the report."""
+    from common.tfenv import graph_session
+    from evaluation.compare import compare as compare_runs
+    run.load_data()
+    run.load_yardstick()
+    compare_runs(run.model_config, run.folders, run.yardstick, run.args.num_eval_samples,
+                 lambda: graph_session(run.model_config.train_step), run.log)
+
+
+PHASE_RUNNERS = {"train": train, "sample": sample, "eval": evaluate, "attention": attention, "compare": compare}
+
+
+def serve(run):
+    """A cluster's worker: serve this machine's devices to the chief until it is done."""
+    from common.interrupts import activity
+    from parallel import cluster
+    with activity(f"serving task {run.parallel.task_index} of the cluster", "a worker keeps no files"):
+        cluster.serve(run.parallel, run.model_config.train_step, run.log)
+
+
+def run_phase(args, parallel, log=print):
+    """Run the chosen phase, or serve the cluster's chief when this process is one of its workers."""
+    from common import tfenv
+    run = Run(args, parallel, log)
+    if not parallel.is_chief:
+        return serve(run)
+    if run.model_config.precision == "bfloat16" and not tfenv.bfloat16_in_hardware():
         print("warning: this CPU has neither AVX512_BF16 nor AMX, so --precision bfloat16 is emulated here and "
               "runs several times slower than float32", file=sys.stderr)
-    if args.samples:  # read before the classifier may train: a bad file costs nothing
-        from evaluate import read_samples_files
-        samples = read_samples_files(args.samples)
-        if args.grid:
-            from evaluate import draw_same_z
-            draw_same_z(samples, args.grid, log)
-    tfenv.tensorflow()
-    if args.phase == "train":
-        import cluster
-        cluster.prepare_devices(parallel)  # before the classifier's session starts TensorFlow's runtime
-    splits = load_splits(model_config.dataset, folders.data_dir, log) if args.phase != "sample" else None
-    images, labels = train_and_test(splits) if splits else (None, None)  # what G learns from
-    yardstick = None
-    if args.phase in ("eval", "compare") or (args.phase == "train" and train_config.eval_every > 0):
-        from classifier import trained_classifier
-        from yardstick import Yardstick
-        yardstick = Yardstick(trained_classifier(model_config.dataset, folders.checkpoint_dir, images, labels, log),
-                              images, labels)
-        log(f"the metrics' classifier reads {100 * yardstick.accuracy:.2f}% of the "
-            f"{len(yardstick.split['reference']) + len(yardstick.split['floor'])} reference and floor images right")
-
-    if args.samples:
-        from evaluate import evaluate_samples_files
-        with activity("measuring the samples files", "nothing was written"):
-            evaluate_samples_files(samples, yardstick, log)
-        return
-    if args.phase == "compare":
-        from compare import compare
-        compare(model_config, folders, yardstick, args.num_eval_samples,
-                lambda: tfenv.graph_session(model_config.train_step), log)
-        return
-    from models import model_class
-    images = images if args.phase == "train" else None
-    with sessions(args.phase, parallel, model_config.train_step, log) as (sess, placement):
-        model = model_class(model_config.gan_type)(sess, model_config, folders, images, placement)
-        model.build_model()
-        checkpoint = folders.of("checkpoint", model.model_dir)
-        if args.phase == "train":
-            from evaluate import epoch_evaluator
-            evaluate_epoch = epoch_evaluator(yardstick) if yardstick else None
-            with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
-                model.train(train_config, log, evaluate_epoch)
-        elif args.phase == "sample":
-            with activity(f"sampling {model.model_dir}", "no samples were written"):
-                model.sample(args.num_samples, args.weights, log)
-        elif args.phase == "eval":
-            from evaluate import evaluate_checkpoint
-            with activity(f"evaluating {model.model_dir}", "no metrics.json was written"):
-                evaluate_checkpoint(model, yardstick, args.num_eval_samples, log)
-        else:
-            from attention_maps import draw_attention
-            with activity(f"drawing the attention of {model.model_dir}", "each picture is whole or absent"):
-                draw_attention(model, splits["t10k"][0], args.queries, args.weights, log)
+    if not (args.phase == "eval" and args.samples):  # a samples file is read before TensorFlow starts
+        tfenv.tensorflow()
+    PHASE_RUNNERS[args.phase](run)
 
 
 def main(argv=None):
-    """Run the chosen phase; returns the exit status."""
-    from errors import Interrupted, NonFinite, UserError, WorkerLost
-    from interrupts import stops_reported
+    """Run the chosen phase; returns the exit status, which each deliberate exception carries.
+
+    A cluster's worker leaves the process with os._exit instead: its TensorFlow server has no shutdown, and
+    threads blocked in it can hang or abort the interpreter's exit.
+    """
+    from common.errors import Interrupted, NonFinite, UserError, WorkerLost
+    from common.interrupts import stops_reported
 
     args = parse_args(argv)
+    worker = False
     try:
         with stops_reported():
-            run_phase(args)
-    except UserError as e:
+            parallel = parallel_config(args)
+            worker = not parallel.is_chief
+            run_phase(args, parallel)
+        status = 0
+    except Interrupted as e:
+        print(e, flush=True)
+        status = e.exit_status
+    except (UserError, WorkerLost, NonFinite) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        status = e.exit_status
     except OSError as e:  # an output folder that is full or not writable
         print(f"error: {e.strerror or e}: {e.filename or ''}; free some space or fix permissions, "
               f"then run again", file=sys.stderr)
-        return 2
-    except Interrupted as e:
-        print(e, flush=True)
-        return e.exit_status
-    except WorkerLost as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_status
-    except NonFinite as e:
-        print(f"error: training stopped: {e}; the last finite checkpoint is kept", file=sys.stderr)
-        return 1
-    return 0
-
-
-_serving = False  # this process served a cluster's devices
-
-
-def exit_with(status):
-    """sys.exit, or for a cluster's worker os._exit: its TensorFlow server has no shutdown, and threads
-    blocked in it can hang or abort the interpreter's exit."""
-    if _serving:
+        status = UserError.exit_status
+    if worker:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
-    sys.exit(status)
+    return status
 
 
 if __name__ == "__main__":
-    exit_with(main())
+    sys.exit(main())

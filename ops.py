@@ -7,7 +7,7 @@ import contextlib
 
 import tensorflow as tf
 
-import replicas
+from parallel import replicas
 
 tf1 = tf.compat.v1
 

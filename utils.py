@@ -5,7 +5,7 @@ import zipfile
 
 import numpy as np
 
-from interrupts import replaced_atomically
+from common.interrupts import replaced_atomically
 
 
 def to_uint8(images):

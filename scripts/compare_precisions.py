@@ -10,9 +10,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from compare import GAN_TYPES, REPORTED, matching_runs, mean_std, verdict  # noqa: E402
-from config import PRECISIONS  # noqa: E402
-from evaluate import read_result  # noqa: E402
+from evaluation.compare import matching_runs  # noqa: E402
+from evaluation.report import REPORTED, mean_std, verdict  # noqa: E402
+from config import MODEL_NAMES, PRECISIONS  # noqa: E402
+from evaluation.evaluate import read_result  # noqa: E402
 
 
 def precision_metrics(result_dirs, dataset, batch_size=64, z_dim=62):
@@ -33,7 +34,7 @@ def report(found, keys=("fcd", "kid", "classifier_score")):
     lines = ["| model | precision | seeds | " + " | ".join(labels[k][0] for k in keys) + " |",
              "|---|---|---|" + "---|" * len(keys)]
     verdicts = []
-    for gan_type in GAN_TYPES:
+    for gan_type in MODEL_NAMES:
         stats = {}
         for precision in PRECISIONS:
             runs = found.get((gan_type, precision), [])

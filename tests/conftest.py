@@ -9,11 +9,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import tfenv  # noqa: E402
+from common import tfenv  # noqa: E402
 
 tfenv.tensorflow()  # graph mode, as main.py runs
 
-import data  # noqa: E402
+from common import data  # noqa: E402
 
 TINY_TRAIN, TINY_TEST = 40, 8  # 48 images: 6 batches of 8
 

@@ -5,7 +5,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import main  # noqa: E402
-import data  # noqa: E402
+from common import data  # noqa: E402
 
 data.KNOWN_SHA256.clear()
-main.exit_with(main.main())
+sys.exit(main.main())

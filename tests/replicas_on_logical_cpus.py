@@ -13,17 +13,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-import tfenv  # noqa: E402
+from common import tfenv  # noqa: E402
 from config import ModelConfig, ParallelConfig  # noqa: E402
-from models import model_class  # noqa: E402
-from replicas import ONE_DEVICE, Placement  # noqa: E402
+from config import model_class  # noqa: E402
+from parallel.replicas import ONE_DEVICE, Placement  # noqa: E402
 
 DEVICES = ("/device:CPU:0", "/device:CPU:1")
 
 
 def main(out, model_name, steps, batch_size, wanted, flags):
     """Train each placement from the first one's initial weights; save what the test compares."""
-    import cluster
+    from parallel import cluster
     tf = tfenv.tensorflow()
     tf1 = tf.compat.v1
     parallel = ParallelConfig(devices=("2",))

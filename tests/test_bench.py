@@ -1,4 +1,4 @@
-"""bench.py: the FLOP count against the nets' own shapes, and a --quick run of every measurement."""
+"""python -m bench: the FLOP count against the nets' own shapes, and a --quick run of every measurement."""
 import json
 import os
 import sys
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import bench
+from bench import run as bench
 from GAN import GAN
 from SAGAN import SAGAN
 from config import ModelConfig

@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+import main
+from config import PAPER_RECIPE, ModelConfig
 from conftest import ROOT
 
 BAD_ARGUMENTS = [
@@ -35,12 +37,58 @@ def run_cli(*argv, cwd=ROOT):
 
 
 @pytest.mark.parametrize("argv", BAD_ARGUMENTS, ids=" ".join)
-def test_bad_arguments_get_one_line_and_status_2(argv):
-    result = run_cli(*argv)
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert "error:" in result.stderr
+def test_bad_arguments_get_one_line_and_status_2(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main.parse_args(argv)
+    assert stop.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1 and "error:" in err, err
+
+
+def test_a_bad_argument_from_the_shell_gets_one_line_and_status_2():
+    result = run_cli("--gan_type", "SAGAN", "--epoch", "0")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.strip().splitlines() == ["main.py: error: argument --epoch: 0 is not in [1, 100000]"]
+
+
+# Each flag --recipe paper sets, given explicitly with a value other than the preset's, and what it must give.
+EXPLICIT = [(["--loss", "bce"], {"loss": "bce"}), (["--no-sn"], {"spectral_norm": False}),
+            (["--attention", "article"], {"attention": "article"}), (["--lr_d", "3e-4"], {"lr_d": 3e-4}),
+            (["--lr_g", "2e-4"], {"lr_g": 2e-4}), (["--beta1", "0.5"], {"beta1": 0.5}),
+            (["--beta2", "0.99"], {"beta2": 0.99}),
+            # --learning_rate stands for both rates, --g_lr_ratio for G's: given, they keep the presets off.
+            (["--learning_rate", "1e-3"], {"d_learning_rate": 1e-3, "g_learning_rate": 5e-3}),
+            (["--g_lr_ratio", "2"], {"d_learning_rate": 4e-4, "g_learning_rate": 4e-4})]
+
+
+def test_the_recipe_covers_every_flag_tested_here():
+    tested = {key for _, expected in EXPLICIT for key in expected} - {"d_learning_rate", "g_learning_rate"}
+    assert tested == set(PAPER_RECIPE)
+
+
+@pytest.mark.parametrize("flags, expected", EXPLICIT, ids=lambda x: " ".join(x) if isinstance(x, list) else "")
+def test_every_flag_given_explicitly_wins_over_the_recipe(flags, expected):
+    model, _, _ = main.configs(main.parse_args(["--gan_type", "SAGAN", "--recipe", "paper", *flags]))
+    assert {key: getattr(model, key) for key in expected} == pytest.approx(expected)
+    preset = main.configs(main.parse_args(["--gan_type", "SAGAN", "--recipe", "paper"]))[0]
+    untouched = [key for key in PAPER_RECIPE if key not in expected and not (
+        key in ("lr_d", "lr_g") and {"d_learning_rate", "g_learning_rate"} & set(expected))]
+    assert {key: getattr(model, key) for key in untouched} == {key: getattr(preset, key) for key in untouched}
+
+
+def test_explicit_flags_are_found_by_argparse_whatever_their_spelling():
+    parser = main.build_parser()
+    dests = vars(main.parse_args(["--gan_type", "GAN"]))
+    assert main.explicit_flags(parser, ["--no-sn", "--learning_rate=1e-3", "--beta1", "0.5"], dests) == \
+        {"spectral_norm", "learning_rate", "beta1"}
+    assert main.explicit_flags(parser, ["--gan_type", "GAN", "--epoch", "20"], dests) == {"gan_type", "epoch"}
+
+
+def test_the_recipe_applies_where_nothing_is_given():
+    model = main.configs(main.parse_args(["--gan_type", "SAGAN", "--recipe", "paper"]))[0]
+    assert {key: getattr(model, key) for key in PAPER_RECIPE} == PAPER_RECIPE
+    article = main.configs(main.parse_args(["--gan_type", "SAGAN"]))[0]
+    assert article == ModelConfig("SAGAN")
 
 
 def test_output_path_that_is_a_file_is_refused_and_kept(tmp_path):

@@ -1,4 +1,4 @@
-"""data_module.py: IDX parsing, corrupt files, and each fetch path against a local stand-in."""
+"""common/data.py: IDX parsing, corrupt files, and each fetch path against a local stand-in."""
 import hashlib
 import io
 import os
@@ -8,7 +8,7 @@ import tarfile
 import numpy as np
 import pytest
 
-import data as data_module
+from common import data as data_module
 from conftest import TINY_TEST, TINY_TRAIN, write_tiny_dataset
 
 

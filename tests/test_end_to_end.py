@@ -1,5 +1,6 @@
 """The user paths on a tiny synthetic dataset: train, resume, interrupt, sample, and their errors."""
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -10,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 import GAN as gan_module
-from runlog import read_csv
+from config import ModelConfig
+from training.runlog import read_csv
 from utils import load_samples, save_samples
 
 STEPS_PER_EPOCH = 6  # 48 tiny images in batches of 8
@@ -144,7 +146,7 @@ def test_batch_larger_than_the_data_is_refused(workdir, run_main, capsys):
 
 def test_eval_writes_metrics_beside_the_real_floor(workdir, run_main, monkeypatch, capsys):
     import json
-    import classifier
+    from evaluation import classifier
     monkeypatch.setattr(classifier, "EPOCHS", 1)
     assert run_main("--gan_type", "SAGAN", "--stop_after_steps", 2) == 0
     assert run_main("--gan_type", "SAGAN", "--phase", "eval", "--num_eval_samples", 100) == 0
@@ -221,10 +223,10 @@ def test_attention_phase_draws_both_blocks(workdir, run_main, capsys):
 
 
 def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_main, monkeypatch, capsys):
-    import classifier
-    import compare
+    from evaluation import classifier
+    from evaluation import report as report_module
     monkeypatch.setattr(classifier, "EPOCHS", 1)
-    monkeypatch.setattr("evaluate.EPOCH_EVAL_SAMPLES", 64)  # the per-epoch FCD is drawn, not measured, here
+    monkeypatch.setattr("evaluation.evaluate.EPOCH_EVAL_SAMPLES", 64)  # the per-epoch FCD is drawn, not measured, here
     for gan_type in ("GAN", "SAGAN"):
         for seed in (0, 1):
             assert run_main("--gan_type", gan_type, "--seed", seed, epoch=1, eval_every=1) == 0
@@ -234,7 +236,7 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
     assert "Seeds: GAN [0, 1], SAGAN [0, 1]" in report
     assert "6,968,354 / 6,887,330" in report  # SAGAN's parameters
     # Either verdict is derived from the numbers; each metric gets exactly one sentence.
-    assert report.count("\n- ") == len(compare.REPORTED)
+    assert report.count("\n- ") == len(report_module.REPORTED)
     for name in ("report.html", "losses.png", "gammas.png", "fcd.png", "samples_GAN.png", "samples_SAGAN.png"):
         assert (workdir / "results" / "compare_mnist" / name).stat().st_size > 0
     for seed_dir in ("GAN_mnist_8_62", "SAGAN_mnist_8_62_seed1"):
@@ -242,17 +244,17 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
 
 
 def test_compare_verdicts_follow_the_spread():
-    import compare
-    assert "no verdict" in compare.verdict("FCD", True, (10.0, 0.0, 1), (5.0, 0.0, 1))
-    assert "cannot be told apart" in compare.verdict("FCD", True, (10.0, 2.0, 3), (9.0, 1.5, 3))
-    assert "SAGAN is better by 5" in compare.verdict("FCD", True, (10.0, 1.0, 3), (5.0, 1.0, 3))
-    assert "GAN is better by 5" in compare.verdict("recall", False, (10.0, 1.0, 3), (5.0, 1.0, 3))
+    from evaluation import report as report_module
+    assert "no verdict" in report_module.verdict("FCD", True, (10.0, 0.0, 1), (5.0, 0.0, 1))
+    assert "cannot be told apart" in report_module.verdict("FCD", True, (10.0, 2.0, 3), (9.0, 1.5, 3))
+    assert "SAGAN is better by 5" in report_module.verdict("FCD", True, (10.0, 1.0, 3), (5.0, 1.0, 3))
+    assert "GAN is better by 5" in report_module.verdict("recall", False, (10.0, 1.0, 3), (5.0, 1.0, 3))
 
 
 def test_eval_every_epoch_logs_fcd_and_keeps_the_best_checkpoint(workdir, run_main, monkeypatch, capsys):
-    import classifier
+    from evaluation import classifier
     monkeypatch.setattr(classifier, "EPOCHS", 1)
-    monkeypatch.setattr("evaluate.EPOCH_EVAL_SAMPLES", 64)
+    monkeypatch.setattr("evaluation.evaluate.EPOCH_EVAL_SAMPLES", 64)
     assert run_main("--gan_type", "GAN", eval_every=1) == 0
     rows = read_csv(str(workdir / "results" / "GAN_mnist_8_62" / "train_log.csv"))
     assert len(rows) == 2 and all(np.isfinite(float(r["fcd"])) and float(r["classifier_score"]) >= 1
@@ -264,7 +266,7 @@ def test_eval_every_epoch_logs_fcd_and_keeps_the_best_checkpoint(workdir, run_ma
 
 
 def test_compare_finds_runs_by_their_checkpoints_and_says_what_it_skips(workdir, run_main, monkeypatch, capsys):
-    import classifier
+    from evaluation import classifier
     monkeypatch.setattr(classifier, "EPOCHS", 1)
     for gan_type in ("GAN", "SAGAN"):  # stopped inside the first epoch: no train_log.csv yet
         assert run_main("--gan_type", gan_type, "--stop_after_steps", 2) == 0
@@ -280,6 +282,18 @@ def test_compare_finds_runs_by_their_checkpoints_and_says_what_it_skips(workdir,
     assert "compare: skipping my notes: its name is not a model_dir" in out
     report = (workdir / "results" / "compare_mnist" / "report.md").read_text()
     assert "Seeds: GAN [0], SAGAN [0]" in report
+    # A run says what it is in config.json, and compare reads it there; a run from before config.json (here,
+    # SAGAN's, removed) is still found by its folder's name.
+    saved = json.loads((workdir / "results" / "GAN_mnist_8_62" / "config.json").read_text())
+    assert saved["model"]["gan_type"] == "GAN" and saved["train"]["stop_after_steps"] == 2
+    os.remove(workdir / "results" / "SAGAN_mnist_8_62" / "config.json")
+    from evaluation.compare import fields_in
+    assert fields_in("results")("SAGAN_mnist_8_62")["gan_type"] == "SAGAN"
+    saved["model"]["gan_type"] = "SAGAN"  # config.json, not the folder's name, says what a run is
+    (workdir / "results" / "GAN_mnist_8_62" / "config.json").write_text(json.dumps(saved))
+    assert fields_in("results")("GAN_mnist_8_62")["gan_type"] == "SAGAN"
+    saved["model"]["gan_type"] = "GAN"
+    (workdir / "results" / "GAN_mnist_8_62" / "config.json").write_text(json.dumps(saved))
     # A metrics.json older than the newest checkpoint is measured again.
     assert run_main("--gan_type", "GAN", "--stop_after_steps", 1) == 0
     capsys.readouterr()
@@ -303,7 +317,7 @@ def test_tensorflow_says_nothing_before_the_programs_own_lines(workdir):
 
 
 def test_bfloat16_on_a_cpu_without_it_warns_in_one_line_before_training(workdir, run_main, monkeypatch, capsys):
-    import tfenv
+    from common import tfenv
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE")  # oneDNN's cap: AVX-512 without BF16 or AMX
     assert not tfenv.bfloat16_in_hardware()
     assert run_main("--gan_type", "GAN", "--precision", "bfloat16", "--stop_after_steps", 1) == 0
@@ -315,3 +329,11 @@ def test_bfloat16_on_a_cpu_without_it_warns_in_one_line_before_training(workdir,
     assert tfenv.bfloat16_in_hardware(flags={"avx512f", "amx_bf16"}, environ={})
     assert tfenv.bfloat16_in_hardware(flags={"avx512f", "avx512_bf16"}, environ={})
     assert not tfenv.bfloat16_in_hardware(flags={"avx2", "avx512f"}, environ={})
+
+
+def test_a_flag_given_explicitly_under_a_recipe_is_what_the_run_trains_with(workdir, run_main):
+    assert run_main("--gan_type", "GAN", "--recipe", "paper", "--learning_rate", "1e-3", "--stop_after_steps", 1) == 0
+    saved = json.loads((workdir / "results" / "GAN_mnist_8_62_hinge_sn_lrd0.001_lrg0.005_b10_b20.9" / "config.json")
+                       .read_text())
+    model = ModelConfig(**saved["model"])
+    assert (model.d_learning_rate, model.g_learning_rate, model.loss) == (1e-3, 5e-3, "hinge")

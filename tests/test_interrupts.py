@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-import interrupts
+from common import interrupts
 from conftest import ROOT, write_tiny_dataset
 
 SCRIPT = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
@@ -40,7 +40,8 @@ def test_stop_while_the_classifier_trains_says_what_was_kept(tmp_path, sig, stat
     assert "Traceback" not in err
     last = (before + out).strip().splitlines()[-1]
     assert last == (f"stopped by {signal.Signals(sig).name} while training the mnist classifier: it was not "
-                    f"saved, and trains again from the start; run the same command to continue")
+                    "saved, and trains again from the start (one saved before is kept as it was); run the same "
+                    "command to continue")
     # Nothing half-written: no classifier folder, and no partial file anywhere.
     assert not (tmp_path / "checkpoint" / "classifier_mnist").exists()
     assert [p for p in tmp_path.rglob("*") if "partial" in p.name] == []

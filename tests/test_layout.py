@@ -1,4 +1,5 @@
-"""The repository's shape: one job per module, no import cycle, naming facts in one place, links that resolve."""
+"""The repository's shape: the article's files on top, the rest in packages by role, no import cycle, naming facts
+in one place, links that resolve, no path of a machine."""
 import ast
 import os
 import re
@@ -10,35 +11,45 @@ from hypothesis import given, strategies as st
 import config
 from conftest import ROOT
 
-MAX_MODULE_LINES = 350
+TOP_LEVEL = {"main", "GAN", "SAGAN", "ops", "utils", "config"}  # the article's and its framework's, and the configs
+PACKAGES = {"common", "training", "evaluation", "parallel", "bench"}
 
 
 def project_modules():
-    """{module name: path} of the top-level Python files."""
-    return {name[:-3]: os.path.join(ROOT, name) for name in os.listdir(ROOT) if name.endswith(".py")}
+    """{dotted module name: path} of the top-level Python files and of every package's modules."""
+    modules = {name[:-3]: os.path.join(ROOT, name) for name in os.listdir(ROOT) if name.endswith(".py")}
+    for package in PACKAGES:
+        for name in os.listdir(os.path.join(ROOT, package)):
+            if name.endswith(".py"):
+                dotted = package if name == "__init__.py" else f"{package}.{name[:-3]}"
+                modules[dotted] = os.path.join(ROOT, package, name)
+    return modules
 
 
 def imports_of(path, modules):
-    """The project modules a file imports, at the top or inside functions."""
+    """The project modules a file imports, at the top or inside functions; 'from package import module' counts
+    as the module."""
     found = set()
     for node in ast.walk(ast.parse(open(path).read())):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0:
             found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
     return found & set(modules)
 
 
-def test_no_module_is_over_the_size_limit():
-    sizes = {name: sum(1 for _ in open(path)) for name, path in project_modules().items()}
-    assert {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES} == {}
+def test_the_top_level_holds_the_articles_files_and_every_package_says_what_it_holds():
+    assert {name[:-3] for name in os.listdir(ROOT) if name.endswith(".py")} == TOP_LEVEL
+    for package in PACKAGES:
+        docstring = ast.get_docstring(ast.parse(open(os.path.join(ROOT, package, "__init__.py")).read()))
+        assert docstring and "import" in docstring, package  # what it holds, and what it may import
 
 
 def test_no_import_cycle():
     modules = project_modules()
     graph = {name: imports_of(path, modules) - {name} for name, path in modules.items()}
-    # models.model_class imports the model modules by name; they are the registry's.
-    graph["models"] |= set(config.MODEL_NAMES)
+    # config.model_class imports the model modules by name, when it is called; they import config.
     state = {}
 
     def visit(name, trail):
@@ -53,11 +64,29 @@ def test_no_import_cycle():
         visit(name, [])
 
 
+def test_packages_import_only_what_their_docstrings_allow():
+    allowed = {"common": set(), "parallel": {"common", "config"},
+               "training": {"common", "parallel", "ops", "utils", "config"},
+               "evaluation": {"common", "training", "ops", "utils", "config"}}
+    modules = project_modules()
+    crossing = []
+    for name, path in modules.items():
+        package = name.split(".")[0]
+        if package not in allowed:
+            continue
+        for imported in imports_of(path, modules):
+            other = imported.split(".")[0]
+            if other != package and other not in allowed[package]:
+                crossing.append(f"{name} imports {imported}")
+    assert crossing == []
+
+
 def test_only_config_spells_the_registry_and_the_folder_suffixes():
     """main, bench, compare and scripts/ read these from config.py instead of writing them again."""
     spelled = re.compile(r"""\(\s*"GAN",\s*"SAGAN"\s*\)|"_bf16"|_seed\{""")
     paths = list(project_modules().values()) + [os.path.join(ROOT, "scripts", n)
                                                 for n in os.listdir(os.path.join(ROOT, "scripts"))]
+    assert len(paths) > 30
     offenders = [os.path.basename(p) for p in paths
                  if os.path.basename(p) != "config.py" and spelled.search(open(p).read())]
     assert offenders == []
@@ -138,7 +167,7 @@ def test_heading_anchor_follows_github():
 
 def test_published_samples_are_what_docs_samples_readme_lists():
     folder = os.path.join(ROOT, "docs", "samples")
-    from evaluate import read_samples_files
+    from evaluation.evaluate import read_samples_files
     paths = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".npz"))
     listed = re.findall(r"^\| `([^`]+\.npz)` \|", open(os.path.join(folder, "README.md")).read(), re.M)
     assert sorted(listed) == [os.path.basename(p) for p in paths]
@@ -146,3 +175,25 @@ def test_published_samples_are_what_docs_samples_readme_lists():
         assert images.shape == (10_000, 28, 28, 1) and images.dtype == "uint8"
         expected_weights = "ema" if path.endswith("_ema.npz") else "raw"
         assert about["weights"] == expected_weights and about["seed"] == 0 and about["step"] > 0
+
+
+MACHINE_PATH = re.compile(r"(^|[^\w.~-])/(work|tmp|root|home|Users|mnt|opt)/")
+
+
+def test_no_page_or_module_names_a_path_of_a_machine():
+    tracked = tracked_files()
+    if tracked is None:
+        pytest.skip("not a git checkout")
+    here = os.path.relpath(__file__, ROOT)
+    found = []
+    for path in sorted(tracked):
+        if path.endswith((".md", ".py", ".sh", ".txt")) and path != here and os.path.exists(os.path.join(ROOT, path)):
+            for number, line in enumerate(open(os.path.join(ROOT, path), errors="replace"), 1):
+                if MACHINE_PATH.search(line):
+                    found.append(f"{path}:{number}: {line.strip()[:80]}")
+    assert found == []
+
+
+def test_the_machine_path_check_finds_what_it_should():
+    assert MACHINE_PATH.search("see /work/runs/next.sh") and MACHINE_PATH.search("`/tmp/ci43`")
+    assert not MACHINE_PATH.search("docs/samples/x.npz") and not MACHINE_PATH.search("https://a.b/home/x")

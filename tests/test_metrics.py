@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-import metrics
+from evaluation import metrics
 
 
 def test_frechet_distance_of_gaussians_matches_the_closed_form():

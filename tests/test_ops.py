@@ -125,7 +125,7 @@ def test_bn_uses_batch_statistics_and_updates_moving_averages_only_in_training(s
 
 
 def test_attention_query_maps_follow_the_rows_of_beta():
-    import attention_maps
+    from evaluation import attention_maps
     beta = np.zeros((1, 49, 49))
     beta[0, 3 * 7 + 4, 6 * 7 + 0] = 1.0  # query (3, 4) looks only at position (6, 0)
     maps = attention_maps.query_maps(beta, [(3, 4)])

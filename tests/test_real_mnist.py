@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-import metrics
-import data
-from classifier import trained_classifier
+from evaluation import metrics
+from common import data
+from evaluation.classifier import trained_classifier
 
 MNIST_DIR = os.environ.get("SAGAN_MNIST_DIR")
 pytestmark = pytest.mark.skipif(not MNIST_DIR, reason="set SAGAN_MNIST_DIR to a folder of the MNIST IDX files")

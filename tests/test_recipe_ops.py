@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import losses
+from training import losses
 import ops
 
 tf1 = tf.compat.v1

@@ -198,8 +198,8 @@ def test_a_dead_chief_stops_its_worker_with_a_clear_error(workdir):
 
 
 def test_cluster_flags_and_tf_config_name_the_same_tasks():
-    import cluster
-    from errors import UserError
+    from parallel import cluster
+    from common.errors import UserError
     tasks, index = cluster.cluster_from_flags("10.0.0.1:2222, 10.0.0.2:2222", 1)
     assert tasks == (("worker", "10.0.0.1:2222"), ("worker", "10.0.0.2:2222")) and index == 1
     spec = {"cluster": {"worker": ["10.0.0.2:2222"], "chief": ["10.0.0.1:2222"]}, "task": {"type": "worker", "index": 0}}
@@ -234,7 +234,7 @@ def test_a_worker_told_the_chief_is_done_serves_until_the_chief_has_gone():
     import threading
     import types
 
-    import cluster
+    from parallel import cluster
 
     chief = socket.socket()  # stands in for the chief's server, which its closing session still calls
     chief.bind(("127.0.0.1", 0))

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-import report
+from evaluation import report
 import utils
 
 

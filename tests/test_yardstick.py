@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pytest
 
-import metrics
-import yardstick
-from yardstick import Yardstick, fcd_spread, memorisation_line, nearest_distances, split_indices
+from evaluation import metrics
+from evaluation import yardstick
+from evaluation.yardstick import Yardstick, fcd_spread, memorisation_line, nearest_distances, split_indices
 
 
 def test_the_split_is_disjoint_fixed_and_covers_every_image():
@@ -124,7 +124,7 @@ def test_the_classifier_score_of_one_class_is_one_not_a_rounding_below(seed):
 
 def test_an_old_classifier_is_retrained_once_with_one_line_and_a_stop_keeps_it_whole(workdir, run_main, monkeypatch,
                                                                                      capsys):
-    import classifier
+    from evaluation import classifier
     monkeypatch.setattr(classifier, "EPOCHS", 1)
     assert run_main("--gan_type", "GAN", "--stop_after_steps", 1) == 0  # a checkpoint to evaluate
     assert run_main("--gan_type", "GAN", "--phase", "eval", "--num_eval_samples", 100) == 0

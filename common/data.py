@@ -12,8 +12,8 @@ import tempfile
 
 import numpy as np
 
-from errors import UserError
-from interrupts import activity, deferred
+from common.errors import UserError
+from common.interrupts import activity, deferred
 
 
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049

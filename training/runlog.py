@@ -1,7 +1,13 @@
-"""A run's CSV logs: train_log.csv (one row per epoch) and steps.csv (every --log_every steps)."""
+"""A run's own files beside its images: config.json (what the run is), train_log.csv (one row per epoch) and
+steps.csv (every --log_every steps)."""
 import csv
+import dataclasses
+import json
 import os
 
+from common.interrupts import replaced_atomically
+
+CONFIG_FILE = "config.json"
 TRAIN_LOG = "train_log.csv"
 STEP_LOG = "steps.csv"
 GAMMA_FIELDS = ["gamma_g", "gamma_d", "gamma_g14", "gamma_d14"]  # GAN.scale_name's: 7x7 blocks, then 14x14 ones
@@ -73,3 +79,23 @@ class RunLog:
     def epochs(self):
         """Rows of train_log.csv."""
         return read_csv(self.paths[TRAIN_LOG])
+
+
+def write_run_config(result_dir, model_config, train_config):
+    """config.json: the run's whole configuration as the program resolved it, rewritten by each training command
+    (a resumed run may train to another --epoch)."""
+    path = os.path.join(result_dir, CONFIG_FILE)
+    with replaced_atomically(path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump({"model": dataclasses.asdict(model_config), "train": dataclasses.asdict(train_config)}, f,
+                      indent=2)
+
+
+def read_run_config(result_dir):
+    """The model fields of a run's config.json, or None where there is none (runs from before it) or it cannot be
+    read."""
+    try:
+        with open(os.path.join(result_dir, CONFIG_FILE)) as f:
+            return json.load(f)["model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

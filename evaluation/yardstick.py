@@ -15,7 +15,7 @@ classifier's memory of its own training images can put samples below the floor.
 """
 import numpy as np
 
-from metrics import all_metrics, classifier_score, fcd
+from evaluation.metrics import all_metrics, classifier_score, fcd
 
 SPLIT_SEED = 0
 REFERENCE_SIZE = 10_000  # images in the reference

@@ -8,7 +8,7 @@ import os
 import shutil
 import signal
 
-from errors import Interrupted
+from common.errors import Interrupted
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 

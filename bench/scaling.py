@@ -1,4 +1,4 @@
-"""bench.py's scaling child: training speed on 1 device against 2 towers on 2 logical CPU devices.
+"""bench's scaling child: training speed on 1 device against 2 towers on 2 logical CPU devices.
 
 Logical devices must exist before TensorFlow's runtime starts, hence a process of its own; it prints
 one JSON line. Two logical CPU devices share this machine's cores, so 2 towers cannot be faster
@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-import tfenv
+from common import tfenv
 from config import ModelConfig, ParallelConfig
 
 PLACEMENTS = ("one device", "2 towers", "2 towers, --sync_bn")
@@ -19,9 +19,9 @@ DEVICES = ("/device:CPU:0", "/device:CPU:1")
 
 def build(model_name, batch_size, placement_name):
     """A default model on the placement, in its own graph and session, variables initialised."""
-    import cluster
-    from models import model_class
-    from replicas import ONE_DEVICE, Placement
+    from parallel import cluster
+    from config import model_class
+    from parallel.replicas import ONE_DEVICE, Placement
     tf = tfenv.tensorflow()
     placement = {"one device": ONE_DEVICE, "2 towers": Placement(DEVICES, DEVICES[0], False),
                  "2 towers, --sync_bn": Placement(DEVICES, DEVICES[0], True)}[placement_name]
@@ -66,7 +66,7 @@ def time_gradient_sum(model, rounds):
 def measure(model_name, batch_size, steps, rounds, warmup):
     """{placement: images per second (median of alternating blocks)}, and the gradient sum's seconds."""
     cluster_config = ParallelConfig(devices=("2",))
-    import cluster
+    from parallel import cluster
     cluster.prepare_devices(cluster_config)
     rng = np.random.default_rng(0)
     data = rng.random((steps, batch_size, 28, 28, 1), dtype=np.float32)

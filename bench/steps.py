@@ -1,4 +1,4 @@
-"""bench.py's timing of training steps: configurations in alternating blocks, spectral norm's cost step
+"""bench's timing of training steps: configurations in alternating blocks, spectral norm's cost step
 against step, and the averaged G's update alone. Timings are ratios within one run, never verdicts."""
 import time
 
@@ -20,9 +20,9 @@ BOOTSTRAP_DRAWS = 2000  # resamples for the interval of spectral norm's median s
 def build(model_name, config, batch_size, images=None, folders=None):
     """A model of the configuration in its own graph and session, variables initialised."""
     import tensorflow as tf
-    import tfenv
+    from common import tfenv
     from config import Folders
-    from models import model_class
+    from config import model_class
     model_config = ModelConfig(gan_type=model_name, batch_size=batch_size, **CONFIGS[config])
     graph = tf.Graph()
     with graph.as_default():

@@ -14,8 +14,8 @@ import socket
 import threading
 import time
 
-import tfenv
-from errors import Interrupted, UserError, WorkerLost
+from common import tfenv
+from common.errors import Interrupted, UserError, WorkerLost
 
 STEP_TIMEOUT_SECONDS = 300  # longest a session.run may wait on another task
 PROBE_SECONDS = 5  # how often a worker checks on the chief
@@ -132,7 +132,7 @@ def training_session(parallel, train_step, log=print):
         log(f"chief: {len(devices)} towers on {len(parallel.cluster)} tasks; waiting for every task to answer")
     params_device = (_task_name(parallel.cluster, 0) + "/device:CPU:0" if parallel.cluster else
                      "/device:CPU:0" if devices else None)
-    from replicas import Placement  # imports TensorFlow, which tfenv imports first, quietly
+    from parallel.replicas import Placement  # imports TensorFlow, which tfenv imports first, quietly
     placement = Placement(devices, params_device, parallel.sync_bn)
     with tf.Graph().as_default(), tf.compat.v1.Session(target, config=config) as sess:
         token = FAILED

@@ -3,8 +3,8 @@ import os
 
 import numpy as np
 
-from errors import UserError
-from interrupts import replaced_atomically
+from common.errors import UserError
+from common.interrupts import replaced_atomically
 from utils import to_uint8
 
 GRID = 7  # the attention blocks work on 7x7 maps

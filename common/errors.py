@@ -20,6 +20,9 @@ class NonFinite(Exception):
 
     exit_status = 1
 
+    def __str__(self):
+        return f"training stopped: {super().__str__()}; the last finite checkpoint is kept"
+
 
 class CorruptCheckpoint(Exception):
     """A checkpoint whose files are missing or unreadable; loading falls back to the one before."""

@@ -8,9 +8,9 @@ import shutil
 import numpy as np
 
 from config import MODEL_NAMES
-from evaluate import WEIGHT_SUFFIXES, read_result
-from interrupts import replaced_atomically
-from runlog import GAMMA_FIELDS, STEP_LOG, TRAIN_LOG, read_csv
+from evaluation.evaluate import WEIGHT_SUFFIXES, read_result
+from common.interrupts import replaced_atomically
+from training.runlog import GAMMA_FIELDS, STEP_LOG, TRAIN_LOG, read_csv
 from utils import plot_curves
 
 GAMMA_LINES = ["-", "--", ":", "-."]  # the line style of each of GAMMA_FIELDS in gammas.png

@@ -1,6 +1,6 @@
 """The yardstick on known corruptions of real images: what a difference of 1 FCD, or of 0.1 of a multiple, means.
 
-    python scripts/calibrate_yardstick.py [--data_dir data] [--checkpoint_dir checkpoint]
+    python -m evaluation.calibrate [--data_dir data] [--checkpoint_dir checkpoint]
 
 Every row is measured as --phase eval measures samples: against the reference, beside the floor of as many
 real images. The corruptions are of the floor set's first 10,000 images, whose clean row is one of the two
@@ -9,14 +9,11 @@ draws the floor of 10,000 averages. "near copies" counts images nearer to anothe
 flagged, as copies of training images would be. Prints a markdown table (docs/metrics.md has one).
 """
 import argparse
-import os
-import sys
 
 import numpy as np
 import scipy.ndimage
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import tfenv  # noqa: E402
+from common import tfenv
 
 SEED = 1
 COUNT = 10_000  # images of each row but the one missing a class
@@ -65,9 +62,9 @@ def main(argv=None):
     p.add_argument("--dataset", default="mnist")
     args = p.parse_args(argv)
     tfenv.tensorflow()
-    from classifier import trained_classifier
-    from data import load_splits, train_and_test
-    from yardstick import Yardstick
+    from evaluation.classifier import trained_classifier
+    from common.data import load_splits, train_and_test
+    from evaluation.yardstick import Yardstick
     images, labels = train_and_test(load_splits(args.dataset, args.data_dir))
     yardstick = Yardstick(trained_classifier(args.dataset, args.checkpoint_dir, images, labels), images, labels)
     print(f"| {args.dataset}: images against the reference | FCD ± spread | × floor | KID | precision | recall | "

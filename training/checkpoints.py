@@ -8,8 +8,8 @@ import re
 
 import tensorflow as tf
 
-import ema
-from errors import CorruptCheckpoint, NonFinite, UserError
+from training import ema
+from common.errors import CorruptCheckpoint, NonFinite, UserError
 
 tf1 = tf.compat.v1
 

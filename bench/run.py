@@ -1,7 +1,7 @@
 """Benchmark: training, sampling and evaluation speed of GAN and SAGAN, against the article's literal step.
 
-    python bench.py            # the full run whose JSON is committed under bench/results/
-    python bench.py --quick    # a smoke test of every measurement; its timings mean nothing
+    python -m bench            # the full run whose JSON is committed under bench/results/
+    python -m bench --quick    # a smoke test of every measurement; its timings mean nothing
 
 The configurations are timed in alternating blocks in one process, so a noisy, shared machine
 slows them alike; read the ratios, not the absolute rates. The overhead of a real epoch and the
@@ -18,17 +18,18 @@ import time
 
 import numpy as np
 
-from bench_report import format_markdown, format_table
-from bench_steps import CONFIGS, build, time_sn_cost, time_training
+from bench.tables import format_markdown, format_table
+from bench.steps import CONFIGS, build, time_sn_cost, time_training
 from config import MODEL_NAMES, ModelConfig
-from tfenv import FLAGS_OF_INTEREST, bfloat16_in_hardware, cpu_flags
+from common.tfenv import FLAGS_OF_INTEREST, bfloat16_in_hardware, cpu_flags
 
 TRAINING_TABLE, RECIPE_TABLE = ("literal", "default", "bfloat16"), ("sn", "paper")
 ATTENTION_CHANNELS, ATTENTION_SIZE = 128, 7
 QUICK_EPOCH_EVAL_SAMPLES = 200  # --quick's per-epoch FCD; the full run measures the trainer's own
 SAMPLER_BATCH = 8  # --batch_size of a model that only samples; sampling runs 1,000 images per session.run
-EPOCH_CHILD = [sys.executable, os.path.abspath(__file__)]  # the command of the real-epoch child process
-SCALING_CHILD = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_scaling.py")]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # of the repository: the children import from it
+EPOCH_CHILD = [sys.executable, "-m", "bench"]  # the command of the real-epoch child process
+SCALING_CHILD = [sys.executable, "-m", "bench.scaling"]
 
 
 def forward_macs(model_name, z_dim):
@@ -98,7 +99,7 @@ def time_sampling(model_name, num_samples):
 
 def time_evaluation(model_name, num_samples, yardstick):
     """Seconds to evaluate num_samples generated images: sampling, features and every metric."""
-    from evaluate import evaluate
+    from evaluation.evaluate import evaluate
     model = build(model_name, "default", SAMPLER_BATCH)
     started = time.perf_counter()
     evaluate(model, yardstick, num_samples)
@@ -112,11 +113,11 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
 
     The overhead is the epoch's time over num_batches bare steps of the same session, minus one.
     """
-    from classifier import trained_classifier
+    from evaluation.classifier import trained_classifier
     from config import Folders, TrainConfig
-    from data import load_splits, train_and_test
-    from evaluate import epoch_evaluator
-    from yardstick import Yardstick
+    from common.data import load_splits, train_and_test
+    from evaluation.evaluate import epoch_evaluator
+    from evaluation.yardstick import Yardstick
     all_images, all_labels = train_and_test(load_splits("mnist", data_dir))
     yardstick = Yardstick(trained_classifier("mnist", checkpoint_dir, all_images, all_labels), all_images, all_labels)
     images = all_images[:epoch_images]  # the 70,000 the training uses, unless --quick
@@ -159,7 +160,8 @@ def run_epoch_child(model_name, batch_size, data_dir, checkpoint_dir, bare_steps
 
 def run_child(command):
     """The JSON line a child measurement prints; a clear error if it fails."""
-    child = subprocess.run(command, capture_output=True, text=True)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    child = subprocess.run(command, capture_output=True, text=True, env=env)
     if child.returncode != 0:
         last = (child.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise RuntimeError(f"the child {' '.join(command[1:3])} failed with status {child.returncode}: {last}")
@@ -214,14 +216,14 @@ def main(argv=None):
         with open(args.markdown) as f:
             print(format_markdown(json.load(f)))
         return None
-    import tfenv
+    from common import tfenv
     tfenv.tensorflow()
     if args.child_epoch:
         measure_epoch(args.child_epoch, args.batch_size, args.data_dir, args.checkpoint_dir, args.workdir,
                       args.bare_steps, args.epoch_images)
         return None
-    from classifier import trained_classifier
-    from data import load_splits
+    from evaluation.classifier import trained_classifier
+    from common.data import load_splits
 
     settings = dict(batch_size=8, steps=3, rounds=2, warmup=1, matmul_size=256, matmul_seconds=0.5,
                     sn_iterations=3, sample_count=256, eval_samples=200, bare_steps=3, epoch_images=256,
@@ -235,8 +237,8 @@ def main(argv=None):
     peaks = {dtype: matmul_peak(dtype, settings["matmul_size"], settings["matmul_seconds"])
              for dtype in ("float32", "bfloat16")}
     report["matmul_peak_gflops"] = peaks
-    from data import train_and_test
-    from yardstick import Yardstick
+    from common.data import train_and_test
+    from evaluation.yardstick import Yardstick
     images, labels = train_and_test(load_splits("mnist", args.data_dir))
     yardstick = Yardstick(trained_classifier("mnist", args.checkpoint_dir, images, labels), images, labels)
     for model_name in args.models:

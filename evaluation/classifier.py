@@ -7,10 +7,10 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from errors import UserError
-from interrupts import activity, deferred
+from common.errors import UserError
+from common.interrupts import activity, deferred
 from ops import conv2d, linear
-from yardstick import split_description, split_indices
+from evaluation.yardstick import split_description, split_indices
 
 tf1 = tf.compat.v1
 
@@ -134,7 +134,8 @@ def trained_classifier(dataset, checkpoint_dir, images, labels, log=print):
             why = ("it learned from the 60,000 training images and was measured against the test set (the old "
                    "yardstick)" if saved is None else f"it was trained under another split ({saved})")
             log(f"retraining the {dataset} classifier in {classifier.folder}: {why}")
-        with activity(f"training the {dataset} classifier", "the classifier saved before, if any, is kept as it was"):
+        with activity(f"training the {dataset} classifier", "it was not saved, and trains again from the start (one "
+                      "saved before is kept as it was)"):
             # Said inside the activity: a stop right after this line names it.
             log(f"training the {dataset} classifier for the metrics on {split['classifier_images']} images "
                 f"(once; saved in {classifier.folder})")

@@ -3,10 +3,10 @@ the floor of as many real images."""
 import json
 import os
 
-from errors import UserError
-from interrupts import replaced_atomically
+from common.errors import UserError
+from common.interrupts import replaced_atomically
 from utils import PANEL_IMAGES, load_samples, save_panels
-from yardstick import memorisation_line
+from evaluation.yardstick import memorisation_line
 
 EPOCH_EVAL_SAMPLES = 5000
 METRICS_FILE = "metrics.json"

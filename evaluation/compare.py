@@ -3,14 +3,13 @@ import dataclasses
 import os
 import re
 
-from config import MODEL_NAMES, PRECISION_SUFFIX, ModelConfig, configuration_label, parse_model_dir
-from errors import UserError
-from evaluate import evaluate_checkpoint, read_result
-from interrupts import activity
-from models import model_class
-from report import REPORTED, mean_std, verdict, write_report  # noqa: F401  (scripts/ read them here)
+from common.errors import UserError
+from common.interrupts import activity
+from config import PRECISION_SUFFIX, ModelConfig, configuration_label, model_class, parse_model_dir
+from evaluation.evaluate import evaluate_checkpoint, read_result
+from evaluation.report import write_report
+from training.runlog import read_run_config
 
-GAN_TYPES = MODEL_NAMES
 _CHECKPOINT_PATH = re.compile(r'^model_checkpoint_path: ".*-(\d+)"$', re.MULTILINE)
 
 
@@ -19,12 +18,27 @@ def report_dir_name(dataset, precision):
     return f"compare_{dataset}{PRECISION_SUFFIX[precision]}"
 
 
-def matching_runs(names, dataset, batch_size, z_dim, precision):
+def fields_in(result_root):
+    """A function of a run's folder name giving its ModelConfig fields: those of its config.json, or for runs
+    from before config.json, the folder name parsed back; None for folders that are not runs."""
+    def fields_of(name):
+        saved = read_run_config(os.path.join(result_root, name))
+        if saved is not None:
+            try:
+                return dataclasses.asdict(ModelConfig(**{k: v for k, v in saved.items()
+                                                         if k in ModelConfig.__dataclass_fields__}))
+            except (TypeError, ValueError):
+                pass
+        return parse_model_dir(name)
+    return fields_of
+
+
+def matching_runs(names, dataset, batch_size, z_dim, precision, fields_of=parse_model_dir):
     """({configuration label: {seed: name}}, [(name, why it is not one of them)]) of folder names of runs."""
     runs, skipped = {}, []
     wanted = dict(dataset=dataset, batch_size=batch_size, z_dim=z_dim, precision=precision)
     for name in sorted(names):
-        fields = parse_model_dir(name)
+        fields = fields_of(name)
         if fields is None:
             if not name.startswith(("compare_", "classifier_")):  # the project's own folders of other kinds
                 skipped.append((name, "its name is not a model_dir"))
@@ -54,7 +68,7 @@ def find_runs(folders, dataset, batch_size, z_dim, precision, log=print):
     for root in (folders.checkpoint_dir, folders.result_dir):
         if os.path.isdir(root):
             names |= {n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n))}
-    runs, skipped = matching_runs(names, dataset, batch_size, z_dim, precision)
+    runs, skipped = matching_runs(names, dataset, batch_size, z_dim, precision, fields_in(folders.result_dir))
     for label, seeds in list(runs.items()):
         for seed, name in list(seeds.items()):
             if checkpoint_step(folders.of("checkpoint", name)) is None:
@@ -78,9 +92,10 @@ def compare(base, folders, yardstick, num_eval_samples, session, log=print):
         raise UserError(f"no run with a checkpoint under {folders.checkpoint_dir} for {base.dataset}, batch "
                         f"{base.batch_size}, z_dim {base.z_dim}, {base.precision}: train one first")
     configs, parameter_counts = {}, {}
+    fields_of = fields_in(folders.result_dir)
     for label, seeds in runs.items():
         for seed, name in seeds.items():
-            config = ModelConfig(**parse_model_dir(name))
+            config = ModelConfig(**fields_of(name))
             configs[label] = dataclasses.replace(config, seed=0)
             result = read_result(folders.of("result", name))
             step = checkpoint_step(folders.of("checkpoint", name))

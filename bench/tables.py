@@ -1,4 +1,4 @@
-"""bench.py's report as tables: plain text for the terminal, Markdown for docs/performance.md."""
+"""bench's report as tables: plain text for the terminal, Markdown for docs/performance.md."""
 
 
 def format_table(report):

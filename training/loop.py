@@ -15,9 +15,9 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from config import learning_rate_scale
-from errors import Interrupted, NonFinite, UserError
-from interrupts import STOP_SIGNALS
-from runlog import RunLog
+from common.errors import Interrupted, NonFinite, UserError
+from common.interrupts import STOP_SIGNALS
+from training.runlog import RunLog, write_run_config
 from utils import image_grid, plot_curves, save_gif, save_grid
 
 tf1 = tf.compat.v1
@@ -59,6 +59,7 @@ class _Run:
         model, config = self.model, self.config
         model.initialize()
         step = model.load(self.log)
+        write_run_config(self.result_dir, model.config, config)  # once the run is known to go on
         model.checkpoints.remove_unlisted(self.log)  # we hold the folder's lock
         if step is None:
             step = 0
