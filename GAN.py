@@ -57,7 +57,7 @@ class GAN:
         self.config = config
         self.folders = folders
         self.placement = placement
-        # --train_step literal: the article's two session.run calls, with its maximum-lrelu and moments bn.
+        # --train_step literal: the framework's two session.run calls, its maximum-lrelu, bn through tf.nn.moments.
         self.fused_step = config.train_step == "fused"
         self.literal_ops = config.train_step == "literal"
         self.compute_dtype = tf.dtypes.as_dtype(config.precision)  # of the nets' arithmetic; weights stay float32
@@ -196,7 +196,7 @@ class GAN:
         if self.fused_step:
             self.train_op, self.g_loss_after_d_step = self.build_fused_step(fakes, d_optimizer, g_optimizer, d_after,
                                                                             g_after)
-        else:  # the article's step: session.run(d_optim), then session.run(g_optim), which recomputes G
+        else:  # the framework's step: session.run(d_optim), then session.run(g_optim), which recomputes G
             self.d_optim = then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)),
                                  d_after)
             self.g_optim = then(g_optimizer.apply_gradients(self._gradients(g_optimizer, self.g_loss, self.g_vars),
@@ -234,7 +234,7 @@ class GAN:
     def run_train_step(self, batch, z, all_losses=False, lr_scale=1.0):
         """One D step then one G step on a batch; returns {'d_loss', 'g_loss'} (and D's two terms if all_losses).
 
-        --train_step literal runs them as the article does, two session.run calls with G recomputed;
+        --train_step literal runs them as the framework does, two session.run calls with G recomputed;
         fused runs the same updates in one call. lr_scale multiplies both learning rates.
         """
         d_losses = {"d_loss": self.d_loss}

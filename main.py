@@ -130,8 +130,9 @@ def build_parser():
                    help="which G the per-epoch grids, the best checkpoint, sample and attention use: its own "
                         "weights or their moving average; eval and compare report both")
     p.add_argument("--train_step", default=model.train_step, choices=TRAIN_STEPS,
-                   help="fused: D and G steps in one session.run, G's forward pass shared; literal: the article's "
-                        "two session.run calls and ops; the same updates")
+                   help="fused: D and G steps in one session.run, G's forward pass shared; literal: the framework's "
+                        "two session.run calls and its maximum-leaky-ReLU, with batch norm differentiated through "
+                        "tf.nn.moments; the same updates")
     p.add_argument("--precision", default=model.precision, choices=PRECISIONS,
                    help="arithmetic of the nets; bfloat16 is mixed precision, with float32 weights, batch-norm "
                         "statistics and losses; fast only on CPUs with AVX512_BF16 or AMX, and on GPUs")

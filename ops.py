@@ -128,7 +128,7 @@ def linear(input_, output_size, scope="linear", stddev=0.02, bias_start=0.0, spe
 
 
 def lrelu(x, leak=0.2, literal_ops=False, name="lrelu"):
-    """Leaky ReLU, max(x, leak * x): one kernel each way, or the article's maximum with literal_ops."""
+    """Leaky ReLU, max(x, leak * x): one kernel each way, or the framework's tf.maximum with literal_ops."""
     if literal_ops:
         return tf.maximum(x, leak * x, name=name)
     return tf.nn.leaky_relu(x, alpha=leak, name=name)

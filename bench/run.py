@@ -1,4 +1,4 @@
-"""Benchmark: training, sampling and evaluation speed of GAN and SAGAN, against the article's literal step.
+"""Benchmark: training, sampling and evaluation speed of GAN and SAGAN, against the framework's literal step.
 
     python -m bench            # the full run whose JSON is committed under bench/results/
     python -m bench --quick    # a smoke test of every measurement; its timings mean nothing
