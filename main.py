@@ -266,12 +266,14 @@ def train(run):
     from common.interrupts import activity
     from evaluation.evaluate import epoch_evaluator
     from parallel import cluster
+    from utils import show_all_variables
     cluster.prepare_devices(run.parallel)  # before the classifier's session starts TensorFlow's runtime
     run.load_data()
     if run.train_config.eval_every > 0:
         run.load_yardstick()
     with cluster.training_session(run.parallel, run.model_config.train_step, run.log) as (sess, placement):
         model = run.model(sess, placement, run.images)
+        show_all_variables(model.g_vars + model.d_vars, run.log)
         checkpoint = run.folders.of("checkpoint", model.model_dir)
         with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
             model.train(run.train_config, run.log, epoch_evaluator(run.yardstick) if run.yardstick else None)

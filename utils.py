@@ -138,3 +138,15 @@ def load_samples(path):
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or images.shape[1:3] != (28, 28):
         raise ValueError(f"{path}: '{SAMPLES_KEY}' is {images.dtype} {images.shape}, not uint8 N x 28 x 28 (x 1)")
     return images.reshape(-1, 28, 28, 1), about
+
+
+def show_all_variables(variables, log=print):
+    """The framework's parameter listing at start-up: each trainable variable's name, shape and size, then the
+    totals per net."""
+    totals = {}
+    for v in variables:
+        shape = v.shape.as_list()
+        size = int(np.prod(shape))
+        totals[v.op.name.split("/")[0]] = totals.get(v.op.name.split("/")[0], 0) + size
+        log(f"  {v.op.name:<48} {str(shape):<18} {size:>10,}")
+    log("trainable parameters: " + ", ".join(f"{net} {count:,}" for net, count in totals.items()))

@@ -39,8 +39,11 @@ def folder_digest(folder):
 
 
 @pytest.mark.parametrize("gan_type", ["GAN", "SAGAN"])
-def test_train_writes_checkpoint_logs_and_images(workdir, run_main, gan_type):
+def test_train_writes_checkpoint_logs_and_images(workdir, run_main, gan_type, capsys):
     assert run_main("--gan_type", gan_type, "--stop_after_steps", 3) == 0
+    params = {"GAN": "generator 6,640,193, discriminator 6,559,169",
+              "SAGAN": "generator 6,968,354, discriminator 6,887,330"}[gan_type]
+    assert f"trainable parameters: {params}" in capsys.readouterr().out  # the framework's show_all_variables
     model_dir = f"{gan_type}_mnist_8_62"
     assert checkpoint_step(model_dir)[0] == 3
     assert run_main("--gan_type", gan_type) == 0  # resumes and finishes both epochs
