@@ -35,6 +35,8 @@ def corruptions(yardstick, labels, rng):
     rows = [("the floor set's first 10,000, clean", floor),
             ("10,000 random of the 70,000 outside the reference", images[rng.choice(outside_reference, COUNT,
                                                                                      replace=False)]),
+            ("10,000 random of all 70,000 (about 1,400 of them in the reference)",
+             images[rng.choice(len(images), COUNT, replace=False)]),
             ("10,000 of the classifier's own training images", images[rng.choice(split["classifier"], COUNT,
                                                                                   replace=False)])]
     for sigma in (0.02, 0.05, 0.1, 0.2):

@@ -93,9 +93,11 @@ def format_table(result):
     columns = [(part, label) for part, label in (("model", "raw G"), ("model_ema", "averaged G"),
                                                  ("real_floor", "real floor")) if part in result]
     floor = result["real_floor"]
+    draws = floor.get("draws", 1)
     lines = [f"{result['model_dir']}: {result['num_samples']} samples against {result['reference_images']} "
-             f"reference images; the floor is {floor['num_images']} other real images (the classifier, which saw "
-             f"neither, reads {100 * result['classifier_accuracy']:.2f}% of them right)",
+             f"reference images; the floor is {'the mean of ' + str(draws) + ' draws' if draws > 1 else 'one draw'} "
+             f"of {floor['num_images']} other real images (the classifier, which saw none of these, reads "
+             f"{100 * result['classifier_accuracy']:.2f}% of the reference and floor images right)",
              f"{'metric':<30}" + "".join(f"{label:>12}" for _, label in columns)]
     for key, label, fmt in TABLE_ROWS:
         lines.append(f"{label:<30}" + "".join(f"{fmt.format(result[part][key]):>12}" for part, _ in columns))
