@@ -186,7 +186,8 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, literal_ops=Fa
     inference-mode one; the moving variance moves towards the batch variance times n / (n - 1) (Bessel's
     correction, n values per channel), while the batch is normalised with the biased one; and epsilon is
     the fused kernel's 1.001e-5. Statistics and arithmetic are float32 whatever x's dtype. literal_ops
-    differentiates tf.nn.moments, the framework's unfused route, instead of using the hand-written gradient.
+    differentiates tf.nn.moments (this project's unfused route; the framework had the fused kernel) instead of
+    using the hand-written gradient.
     batch_parts=2 normalises the two halves of the batch apart, as two forward passes of half the batch would.
     """
     with tf1.variable_scope(scope):

@@ -42,7 +42,7 @@ def cluster_from_tf_config(text):
         tasks = tuple((job, address) for job in ("chief", "worker") for address in jobs.get(job, []))
         index = tasks.index((task["type"], jobs[task["type"]][int(task["index"])]))
     except (ValueError, KeyError, IndexError, TypeError) as e:
-        raise UserError(f"TF_CONFIG is not a cluster with this task in it ({e}); see docs/usage.md") from None
+        raise UserError(f"TF_CONFIG is not a cluster with this task in it ({e}); see docs/parallel.md") from None
     if set(jobs) - {"chief", "worker"}:
         raise UserError(f"TF_CONFIG has jobs {sorted(jobs)}; only 'chief' and 'worker' take part here")
     return tasks, index
