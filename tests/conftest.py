@@ -69,3 +69,27 @@ def sess():
     with tfenv.tensorflow().Graph().as_default(), tf1.Session() as session:
         tf1.set_random_seed(1)
         yield session
+
+
+_TINY_RUNS = {}  # (gan_type, steps) -> folder holding checkpoint/, results/ and logs/ of that run, per process
+
+
+@pytest.fixture
+def tiny_run(workdir, run_main, tmp_path_factory):
+    """tiny_run(gan_type, steps=2): the run `--stop_after_steps steps` leaves, in workdir's checkpoint/, results/
+    and logs/. Each (gan_type, steps) trains once per test process and is copied into each test's folder."""
+    import shutil
+
+    def copy(gan_type, steps=2):
+        key = (gan_type, steps)
+        if key not in _TINY_RUNS:
+            cache = tmp_path_factory.mktemp(f"tiny_{gan_type}_{steps}")
+            folders = {f"--{kind}_dir": str(cache / kind) for kind in ("checkpoint", "result", "log")}
+            assert run_main("--gan_type", gan_type, "--stop_after_steps", steps,
+                            *[x for flag, path in folders.items() for x in (flag, path)]) == 0
+            os.rename(cache / "result", cache / "results")
+            os.rename(cache / "log", cache / "logs")
+            _TINY_RUNS[key] = cache
+        for kind in ("checkpoint", "results", "logs"):
+            shutil.copytree(_TINY_RUNS[key] / kind, workdir / kind, dirs_exist_ok=True)
+    return copy

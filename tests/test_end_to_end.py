@@ -92,8 +92,8 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_m
 
 
 @pytest.mark.parametrize("gan_type", ["GAN", "SAGAN"])
-def test_sample_writes_uint8_images(workdir, run_main, gan_type):
-    assert run_main("--gan_type", gan_type, "--stop_after_steps", 2) == 0
+def test_sample_writes_uint8_images(workdir, run_main, tiny_run, gan_type):
+    tiny_run(gan_type)
     assert run_main("--gan_type", gan_type, "--phase", "sample", "--num_samples", 10) == 0
     samples, about = load_samples(workdir / "results" / f"{gan_type}_mnist_8_62" / "samples.npz")
     assert samples.shape == (10, 28, 28, 1) and samples.dtype == np.uint8
@@ -124,8 +124,8 @@ def test_seed_changes_model_dir_and_same_seed_gives_same_start(workdir, run_main
     assert np.abs(first[name] - other_seed[name]).max() > 1e-3
 
 
-def test_checkpoint_of_another_model_is_refused_and_left_untouched(workdir, run_main, capsys):
-    assert run_main("--gan_type", "GAN", "--stop_after_steps", 1) == 0
+def test_checkpoint_of_another_model_is_refused_and_left_untouched(workdir, run_main, tiny_run, capsys):
+    tiny_run("GAN", 1)
     shutil.copytree("checkpoint/GAN_mnist_8_62", "checkpoint/SAGAN_mnist_8_62")
     before = folder_digest("checkpoint")
     assert run_main("--gan_type", "SAGAN") == 2
@@ -147,11 +147,12 @@ def test_batch_larger_than_the_data_is_refused(workdir, run_main, capsys):
     assert not os.path.exists("checkpoint/GAN_mnist_64_62")
 
 
-def test_eval_writes_metrics_beside_the_real_floor(workdir, run_main, monkeypatch, capsys):
+def test_eval_writes_metrics_beside_the_real_floor(workdir, run_main, tiny_run, monkeypatch, capsys):
     import json
     from evaluation import classifier
     monkeypatch.setattr(classifier, "EPOCHS", 1)
-    assert run_main("--gan_type", "SAGAN", "--stop_after_steps", 2) == 0
+    tiny_run("SAGAN")
+    capsys.readouterr()
     assert run_main("--gan_type", "SAGAN", "--phase", "eval", "--num_eval_samples", 100) == 0
     out = capsys.readouterr().out
     assert "training the mnist classifier" in out and "FCD" in out
@@ -213,8 +214,8 @@ def test_bad_samples_files_are_one_line_errors(workdir, run_main, capsys):
     assert stop.value.code == 2 and "--grid draws samples files" in capsys.readouterr().err
 
 
-def test_attention_phase_draws_both_blocks(workdir, run_main, capsys):
-    assert run_main("--gan_type", "SAGAN", "--stop_after_steps", 2) == 0
+def test_attention_phase_draws_both_blocks(workdir, run_main, tiny_run, capsys):
+    tiny_run("SAGAN")
     assert run_main("--gan_type", "SAGAN", "--phase", "attention", "--queries", "0,0;3,3;6,6") == 0
     out = capsys.readouterr().out
     for net in ("generator", "discriminator"):
@@ -268,11 +269,12 @@ def test_eval_every_epoch_logs_fcd_and_keeps_the_best_checkpoint(workdir, run_ma
     assert "is the lowest so far" in capsys.readouterr().out
 
 
-def test_compare_finds_runs_by_their_checkpoints_and_says_what_it_skips(workdir, run_main, monkeypatch, capsys):
+def test_compare_finds_runs_by_their_checkpoints_and_says_what_it_skips(workdir, run_main, tiny_run, monkeypatch,
+                                                                          capsys):
     from evaluation import classifier
     monkeypatch.setattr(classifier, "EPOCHS", 1)
     for gan_type in ("GAN", "SAGAN"):  # stopped inside the first epoch: no train_log.csv yet
-        assert run_main("--gan_type", gan_type, "--stop_after_steps", 2) == 0
+        tiny_run(gan_type)
         assert not (workdir / "results" / f"{gan_type}_mnist_8_62" / "train_log.csv").exists()
     (workdir / "results" / "GAN_mnist_8_62_seed4").mkdir()  # a results folder without a checkpoint
     (workdir / "results" / "GAN_mnist_64_62").mkdir()  # another batch size

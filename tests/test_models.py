@@ -24,18 +24,30 @@ def build(model_class, sess=None, build_now=True, **flags):
     return model
 
 
+_BUILT = {}  # (model class, train_step) -> (graph, model): built once per test process, for static checks
+
+
+def built(model_class, train_step="fused"):
+    """A model of the default config with its graph built, shared by every test that only inspects it."""
+    key = (model_class, train_step)
+    if key not in _BUILT:
+        graph = tf.Graph()
+        with graph.as_default():
+            _BUILT[key] = graph, build(model_class, train_step=train_step)
+    return _BUILT[key]
+
+
 @pytest.mark.parametrize("model_class, g_params, d_params",
                          [(GAN, 6_640_193, 6_559_169), (SAGAN, 6_968_354, 6_887_330)])
 def test_trainable_parameter_counts(model_class, g_params, d_params):
-    with tf.Graph().as_default():
-        model = build(model_class)
-        assert (count(model.g_vars), count(model.d_vars)) == (g_params, d_params)
+    _, model = built(model_class)
+    assert (count(model.g_vars), count(model.d_vars)) == (g_params, d_params)
 
 
 @pytest.mark.parametrize("model_class", [GAN, SAGAN])
 def test_d_and_g_variables_are_disjoint_and_cover_every_trainable_variable(model_class):
-    with tf.Graph().as_default():
-        model = build(model_class)
+    graph, model = built(model_class)
+    with graph.as_default():
         g, d = set(model.g_vars), set(model.d_vars)
         assert not g & d
         assert g | d == set(tf1.trainable_variables())
@@ -46,8 +58,8 @@ def test_d_and_g_variables_are_disjoint_and_cover_every_trainable_variable(model
 def test_sagan_is_gan_plus_the_two_attention_blocks():
     names = {}
     for model_class in (GAN, SAGAN):
-        with tf.Graph().as_default():
-            build(model_class)
+        graph, _ = built(model_class)
+        with graph.as_default():
             names[model_class] = {v.op.name: v.shape.as_list() for v in tf1.trainable_variables()}
     added = set(names[SAGAN]) - set(names[GAN])
     assert set(names[GAN]) <= set(names[SAGAN])
@@ -205,8 +217,8 @@ def test_variable_names_and_shapes_are_those_old_checkpoints_hold(model_class, t
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checkpoint_variables.json")
     with open(path) as f:
         expected = json.load(f)[model_class.model_name]
-    with tf.Graph().as_default():
-        build(model_class, train_step=train_step)
+    graph, _ = built(model_class, train_step)
+    with graph.as_default():
         assert sorted(v.op.name for v in tf1.trainable_variables()) == expected["trainable"]
         ours = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
         assert {name: ours.get(name) for name in expected["global"]} == expected["global"]

@@ -122,11 +122,11 @@ def test_the_classifier_score_of_one_class_is_one_not_a_rounding_below(seed):
     assert score >= 1.0 and score == pytest.approx(1.0, abs=1e-6)
 
 
-def test_an_old_classifier_is_retrained_once_with_one_line_and_a_stop_keeps_it_whole(workdir, run_main, monkeypatch,
-                                                                                     capsys):
+def test_an_old_classifier_is_retrained_once_with_one_line_and_a_stop_keeps_it_whole(workdir, run_main, tiny_run,
+                                                                                     monkeypatch, capsys):
     from evaluation import classifier
     monkeypatch.setattr(classifier, "EPOCHS", 1)
-    assert run_main("--gan_type", "GAN", "--stop_after_steps", 1) == 0  # a checkpoint to evaluate
+    tiny_run("GAN", 1)  # a checkpoint to evaluate
     assert run_main("--gan_type", "GAN", "--phase", "eval", "--num_eval_samples", 100) == 0
     folder = workdir / "checkpoint" / "classifier_mnist"
     split = json.loads((folder / classifier.SPLIT_FILE).read_text())
