@@ -108,3 +108,23 @@ def test_help_shows_every_flag_with_its_default():
         text = " ".join(result.stdout.split("options:")[1].split())
         after_flag = text[text.index(flag + " "):]
         assert after_flag[after_flag.index("(default: "):].startswith(f"(default: {default})"), flag
+
+
+@pytest.mark.parametrize("status", [2, 3, 7])
+def test_main_takes_each_exit_status_from_the_exception(monkeypatch, capsys, status):
+    from common import errors
+
+    class Refused(errors.UserError):
+        exit_status = status
+
+    def refuse(args, parallel, log=print):
+        raise Refused("no, and here is what to do")
+    monkeypatch.setattr(main, "run_phase", refuse)
+    assert main.main(["--gan_type", "GAN"]) == status
+    assert capsys.readouterr().err == "error: no, and here is what to do\n"
+
+
+def test_the_literal_step_is_called_the_frameworks_not_the_articles():
+    text = " ".join(main.build_parser().format_help().split("options:")[1].split())
+    literal = text[text.index("--train_step"):text.index("--precision")]
+    assert "framework's" in literal and "article's" not in literal

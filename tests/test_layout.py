@@ -197,3 +197,34 @@ def test_no_page_or_module_names_a_path_of_a_machine():
 def test_the_machine_path_check_finds_what_it_should():
     assert MACHINE_PATH.search("see /work/runs/next.sh") and MACHINE_PATH.search("`/tmp/ci43`")
     assert not MACHINE_PATH.search("docs/samples/x.npz") and not MACHINE_PATH.search("https://a.b/home/x")
+
+
+def test_every_function_and_class_has_a_caller():
+    """Dead code goes: each top-level function or class of a project module is named somewhere else than its
+    own definition (another module, a test, a script, or its own module)."""
+    sources = {path: open(path).read() for path in project_modules().values()}
+    for folder in ("tests", "scripts"):
+        for name in os.listdir(os.path.join(ROOT, folder)):
+            if name.endswith((".py", ".sh")):
+                sources[os.path.join(ROOT, folder, name)] = open(os.path.join(ROOT, folder, name)).read()
+    everything = "\n".join(sources.values())
+    unused = []
+    for path in project_modules().values():
+        for node in ast.parse(sources[path]).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("__"):
+                if len(re.findall(rf"\b{node.name}\b", everything)) < 2:
+                    unused.append(f"{os.path.relpath(path, ROOT)}: {node.name}")
+    assert unused == []
+
+
+def test_no_page_says_the_raw_g_is_sampled_as_the_article_samples():
+    for document in documents():
+        text = " ".join(open(os.path.join(ROOT, document)).read().split())
+        assert "as the article does" not in text, document
+
+
+def test_deviations_name_every_output_of_the_framework_this_project_writes_otherwise():
+    text = " ".join(open(os.path.join(ROOT, "docs", "deviations.md")).read().split())
+    for departure in ("300 steps", "show_all_variables", "fixed z", "epoch_001.png", "TensorBoard", "25",
+                      "Bessel", "1.001e-5", "checkpoint/<model_dir>"):
+        assert departure in text, departure
