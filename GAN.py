@@ -17,7 +17,7 @@ from common.interrupts import replaced_atomically
 from training.losses import LOSSES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from ops import SN_U, SN_U_NEXT, bn, conv2d, deconv2d, linear
-from ops import lrelu, new_entries, then, update_moving_average
+from ops import conditioned_on, lrelu, new_entries, projection, then, update_moving_average
 from utils import save_grid, save_samples, to_uint8
 
 tf1 = tf.compat.v1
@@ -27,7 +27,7 @@ GRID_SIZE = 64  # 8x8 sample grid
 SAMPLE_CHUNK = 1000  # images per session.run when sampling
 WEIGHTS = ("raw", "ema")  # G's own weights, or their moving average
 # Independent random streams derived from the seed (ema.STREAM_STANDING is 4).
-STREAM_SHUFFLE, STREAM_Z, STREAM_FIXED_Z = 1, 2, 3
+STREAM_SHUFFLE, STREAM_Z, STREAM_FIXED_Z, STREAM_LABELS = 1, 2, 3, 5
 
 
 def scale_name(variable):
@@ -47,7 +47,8 @@ class GAN:
     """
     model_name = "GAN"
 
-    def __init__(self, sess, config, folders=run_config.Folders(), images=None, placement=replicas.ONE_DEVICE):
+    def __init__(self, sess, config, folders=run_config.Folders(), images=None, placement=replicas.ONE_DEVICE,
+                 labels=None):
         if config.gan_type != self.model_name:
             raise ValueError(f"a {config.gan_type} configuration given to {self.model_name}")
         if len(placement.devices) > 1 and config.batch_size % len(placement.devices):
@@ -62,6 +63,9 @@ class GAN:
         self.literal_ops = config.train_step == "literal"
         self.compute_dtype = tf.dtypes.as_dtype(config.precision)  # of the nets' arithmetic; weights stay float32
         self.data_X = images  # uint8 [N, 28, 28, 1]; None when only sampling
+        self.data_y = labels  # their digits [N], which a conditional model learns from
+        if config.conditional and images is not None and labels is None:
+            raise ValueError("a conditional model trains on labelled images")
         if images is not None:
             if config.batch_size > len(images):
                 raise UserError(f"--batch_size {config.batch_size} is larger than the dataset ({len(images)} images)")
@@ -73,10 +77,12 @@ class GAN:
         """Where SAGAN may put attention: a side x side map of G or D (config.ATTENTION_SIDES). GAN leaves it."""
         return net
 
-    def generator(self, z, is_training=True, reuse=False, scope="generator", custom_getter=None):
-        """z [B, z_dim] -> images [B, 28, 28, 1] in [0, 1]."""
+    def generator(self, z, is_training=True, reuse=False, scope="generator", custom_getter=None, labels=None):
+        """z [B, z_dim] (and with --conditional, labels [B]) -> images [B, 28, 28, 1] in [0, 1]."""
         literal, sn = self.literal_ops, self.config.g_spectral_norm
-        with tf1.variable_scope(scope, reuse=reuse, custom_getter=custom_getter):
+        conditioning = conditioned_on(labels, run_config.NUM_CLASSES) if self.config.conditional else \
+            contextlib.nullcontext()
+        with tf1.variable_scope(scope, reuse=reuse, custom_getter=custom_getter), conditioning:
             z = tf.cast(z, self.compute_dtype)
             net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1", spectral_norm=sn), is_training, scope="g_bn1",
                                 literal_ops=literal))
@@ -90,10 +96,11 @@ class GAN:
             net = deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4", spectral_norm=sn)
             return tf.cast(tf.nn.sigmoid(net), tf.float32)
 
-    def discriminator(self, x, is_training=True, reuse=False, batch_parts=1):
-        """images [B, 28, 28, 1] -> (probability, logit) of being real, each [B, 1].
+    def discriminator(self, x, is_training=True, reuse=False, batch_parts=1, labels=None):
+        """images [B, 28, 28, 1] (and with --conditional, labels [B]) -> (probability, logit) of being real, [B, 1].
 
         batch_parts=2 gives the two halves of the batch their own batch statistics: D(real) and D(fake) as one pass.
+        With --conditional, D is a projection discriminator: the logit gains <embed(y), h> on its FC1024 features.
         """
         literal, sn = self.literal_ops, self.config.spectral_norm
         with tf1.variable_scope("discriminator", reuse=reuse):
@@ -107,6 +114,8 @@ class GAN:
             net = lrelu(bn(linear(net, 1024, scope="d_fc3", spectral_norm=sn), is_training, scope="d_bn3",
                            literal_ops=literal, batch_parts=batch_parts), literal_ops=literal)
             out_logit = tf.cast(linear(net, 1, scope="d_fc4", spectral_norm=sn), tf.float32)  # the losses are float32
+            if self.config.conditional:
+                out_logit += projection(net, labels, run_config.NUM_CLASSES, spectral_norm=sn)
             return tf.nn.sigmoid(out_logit), out_logit
 
     # ------------------------------------------------------------ graph
@@ -125,26 +134,34 @@ class GAN:
         config = self.config
         self.inputs = tf1.placeholder(tf.float32, [None, *IMAGE_SHAPE], name="real_images")
         self.z = tf1.placeholder(tf.float32, [None, config.z_dim], name="z")
+        # --conditional: the real images' labels, and those G draws (also the samplers' labels); fed only then.
+        self.real_labels = tf1.placeholder_with_default(tf.zeros([0], tf.int32), [None], name="real_labels")
+        self.fake_labels = tf1.placeholder_with_default(tf.zeros([0], tf.int32), [None], name="fake_labels")
         self.towers = replicas.towers(self.placement.devices, self.placement.params_device, self.placement.sync_bn)
         tower_scopes = [t.scope for t in self.towers] or [contextlib.nullcontext]
         inputs, zs = (replicas.slices(t, len(self.towers)) for t in (self.inputs, self.z))
+        real_ys, fake_ys = ([replicas.slices(t, len(self.towers)) for t in (self.real_labels, self.fake_labels)]
+                            if config.conditional else [[None] * len(zs)] * 2)
+        self.fake_label_parts = fake_ys  # each tower's, for the fused step's second pass through D
         fakes, real_logits, fake_logits = [], [], []
-        for tower_scope, inputs_part, z_part in zip(tower_scopes, inputs, zs):
+        for tower_scope, inputs_part, z_part, real_y, fake_y in zip(tower_scopes, inputs, zs, real_ys, fake_ys):
             with tower_scope():  # the first tower creates the variables, the others reuse them
                 reuse = bool(fakes)
                 with new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as g_entries:
-                    G = self.generator(z_part, is_training=True, reuse=reuse)
+                    G = self.generator(z_part, is_training=True, reuse=reuse, labels=fake_y)
                 with new_entries(SN_U, SN_U_NEXT) as d_entries:  # D's u moves on its pass over the real images
                     if self.fused_step:
                         # One D pass over [real; fake], each half with its own batch statistics: bigger matmuls,
                         # same maths.
+                        both_y = tf.concat([real_y, fake_y], 0) if config.conditional else None
                         _, D_logits = self.discriminator(tf.concat([inputs_part, G], 0), is_training=True,
-                                                         reuse=reuse, batch_parts=2)
+                                                         reuse=reuse, batch_parts=2, labels=both_y)
                         D_real_logits, D_fake_logits = tf.split(D_logits, 2)
                     else:
-                        _, D_real_logits = self.discriminator(inputs_part, is_training=True, reuse=reuse)
+                        _, D_real_logits = self.discriminator(inputs_part, is_training=True, reuse=reuse,
+                                                              labels=real_y)
                 if not self.fused_step:
-                    _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
+                    _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True, labels=fake_y)
             if not fakes:
                 g_pass, d_pass = g_entries, d_entries
             fakes.append(G)
@@ -171,13 +188,15 @@ class GAN:
 
         # Inference-mode nets: G samples; D and the attention maps are there to be looked at.
         blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
+        sample_y = self.fake_labels if config.conditional else None
         with new_entries(*blocks) as inference:
-            self.fake_images = self.generator(self.z, is_training=False, reuse=True)
-            self.discriminator(self.inputs, is_training=False, reuse=True)
+            self.fake_images = self.generator(self.z, is_training=False, reuse=True, labels=sample_y)
+            self.discriminator(self.inputs, is_training=False, reuse=True, labels=self.real_labels if
+                               config.conditional else None)
         # {(net, side): (beta, scale, share)} of each attention block: where it looks, and how much it changes x.
         self.attention_blocks = dict(zip(self.attention_names(), zip(*(inference[c] for c in blocks))))
         self.averaged = AveragedGenerator(self, self.z, config.ema_decay, self.global_step if config.ema_warmup
-                                          else None)
+                                          else None, sample_y)
         self.ema_attention_blocks = dict(zip([n for n in self.attention_names() if n[0] == "generator"],
                                              self.averaged.attention_blocks))
 
@@ -219,10 +238,11 @@ class GAN:
         """
         d_step = then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)), d_after)
         g_losses = []
-        for tower_scope, G in zip([t.scope for t in self.towers] or [contextlib.nullcontext], fakes):
+        for tower_scope, G, fake_y in zip([t.scope for t in self.towers] or [contextlib.nullcontext], fakes,
+                                          self.fake_label_parts):
             with tower_scope(), tf.control_dependencies([d_step]):
                 # Built under the dependency, this D reads its weights after the D step, as the literal G step does.
-                _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True)
+                _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True, labels=fake_y)
             g_losses.append(self.g_loss_of(D_fake_logits))
         g_loss = replicas.mean_of(g_losses)
         g_step = g_optimizer.apply_gradients(self._gradients(g_optimizer, g_loss, self.g_vars),
@@ -231,19 +251,25 @@ class GAN:
 
     # ------------------------------------------------------------ training step
 
-    def run_train_step(self, batch, z, all_losses=False, lr_scale=1.0):
+    def run_train_step(self, batch, z, all_losses=False, lr_scale=1.0, labels=None):
         """One D step then one G step on a batch; returns {'d_loss', 'g_loss'} (and D's two terms if all_losses).
 
         --train_step literal runs them as the framework does, two session.run calls with G recomputed;
-        fused runs the same updates in one call. lr_scale multiplies both learning rates.
+        fused runs the same updates in one call. lr_scale multiplies both learning rates. labels, for a
+        conditional model: (the real images' labels, the labels G draws for z), each [B].
         """
         d_losses = {"d_loss": self.d_loss}
         if all_losses:
             d_losses.update(d_loss_real=self.d_loss_real, d_loss_fake=self.d_loss_fake)
-        feed = {self.inputs: batch, self.z: z, self.lr_scale: lr_scale}
+        g_feed = {self.z: z, self.lr_scale: lr_scale}
+        if self.config.conditional:
+            g_feed[self.fake_labels] = labels[1]
+        feed = {**g_feed, self.inputs: batch}
+        if self.config.conditional:
+            feed[self.real_labels] = labels[0]
         if not self.fused_step:
             d_out = self.sess.run([self.d_optim, d_losses], feed)[1]
-            g_out = self.sess.run([self.g_optim, {"g_loss": self.g_loss}], {self.z: z, self.lr_scale: lr_scale})[1]
+            g_out = self.sess.run([self.g_optim, {"g_loss": self.g_loss}], g_feed)[1]
             return {**d_out, **g_out}
         return self.sess.run([self.train_op, {**d_losses, "g_loss": self.g_loss_after_d_step}], feed)[1]
 
@@ -268,6 +294,11 @@ class GAN:
         rng = np.random.default_rng([self.config.seed, STREAM_Z, step])
         return rng.uniform(-1, 1, (self.config.batch_size, self.config.z_dim)).astype(np.float32)
 
+    def batch_labels(self, step):
+        """The labels G draws at a training step, uniform over the classes: their own stream of the seed."""
+        rng = np.random.default_rng([self.config.seed, STREAM_LABELS, step])
+        return rng.integers(0, run_config.NUM_CLASSES, self.config.batch_size).astype(np.int32)
+
     def epoch_order(self, epoch):
         """The data order of an epoch, reshuffled each epoch from the seed."""
         return np.random.default_rng([self.config.seed, STREAM_SHUFFLE, epoch]).permutation(len(self.data_X))
@@ -277,6 +308,15 @@ class GAN:
         rng = np.random.default_rng([self.config.seed, STREAM_FIXED_Z])
         return rng.uniform(-1, 1, (GRID_SIZE, self.config.z_dim)).astype(np.float32)
 
+    def grid_inputs(self):
+        """(z, labels, columns) of the per-epoch grid: 8x8 from the fixed z; for a conditional model one row per
+        class, each column one fixed z through every class."""
+        z = self.fixed_z()
+        if not self.config.conditional:
+            return z, None, None
+        classes = run_config.NUM_CLASSES
+        return (np.tile(z[:classes], (classes, 1)), np.repeat(np.arange(classes, dtype=np.int32), classes), classes)
+
     def sample_z(self, num_samples):
         """The z of --phase sample, eval and attention: drawn from the seed, the same for GAN and SAGAN."""
         rng = np.random.default_rng([self.config.seed, STREAM_FIXED_Z, num_samples])
@@ -284,27 +324,47 @@ class GAN:
 
     # ------------------------------------------------------------ sampling
 
-    def generate_from(self, z, weights="raw"):
-        """Images of G (weights 'raw') or of the averaged G ('ema') in inference mode for each row of z, uint8."""
+    def generate_from(self, z, weights="raw", labels=None):
+        """Images of G (weights 'raw') or of the averaged G ('ema') in inference mode for each row of z (and of
+        labels, for a conditional model), uint8."""
         if weights == "ema":
             self.averaged.refresh(self.sess)
         images = self.averaged.images if weights == "ema" else self.fake_images
-        return np.concatenate([to_uint8(self.sess.run(images, {self.z: z[s:s + SAMPLE_CHUNK]}))
-                               for s in range(0, len(z), SAMPLE_CHUNK)])
+        chunks = []
+        for s in range(0, len(z), SAMPLE_CHUNK):
+            feed = {self.z: z[s:s + SAMPLE_CHUNK]}
+            if self.config.conditional:
+                feed[self.fake_labels] = labels[s:s + SAMPLE_CHUNK]
+            chunks.append(to_uint8(self.sess.run(images, feed)))
+        return np.concatenate(chunks)
 
-    def generate(self, num_samples, weights="raw"):
-        """num_samples generated images as uint8 [N, 28, 28, 1], from sample_z."""
-        return self.generate_from(self.sample_z(num_samples), weights)
+    def sample_labels(self, num_samples, digit=None):
+        """The labels of num_samples conditional samples: digit for each, or the ten classes in turn; None for an
+        unconditional model."""
+        if not self.config.conditional:
+            return None
+        if digit is not None:
+            return np.full(num_samples, digit, np.int32)
+        return (np.arange(num_samples) % run_config.NUM_CLASSES).astype(np.int32)
 
-    def sample(self, num_samples, weights="raw", log=print):
-        """Restore the latest checkpoint and write samples.npz and samples.png (samples_ema.* for 'ema')."""
+    def generate(self, num_samples, weights="raw", digit=None):
+        """num_samples generated images as uint8 [N, 28, 28, 1], from sample_z; a conditional model draws digit,
+        or the ten classes equally."""
+        return self.generate_from(self.sample_z(num_samples), weights, self.sample_labels(num_samples, digit))
+
+    def sample(self, num_samples, weights="raw", log=print, digit=None):
+        """Restore the latest checkpoint and write samples.npz and samples.png (samples_ema.* for 'ema'); a
+        conditional model's file also holds the labels it drew."""
         step = self.restore_trained(log)
-        images = self.generate(num_samples, weights)
+        images = self.generate(num_samples, weights, digit)
         result_dir = self.out_dir("result")
-        stem = "samples" if weights == "raw" else "samples_ema"
+        stem = ("samples" if weights == "raw" else "samples_ema") + ("" if digit is None else f"_digit{digit}")
         path = os.path.join(result_dir, stem + ".npz")
+        labels = self.sample_labels(num_samples, digit)
+        arrays = {} if labels is None else {"labels": labels}
         with replaced_atomically(path) as tmp:
-            save_samples(images, tmp, model_dir=self.model_dir, step=step, weights=weights, seed=self.config.seed)
+            save_samples(images, tmp, model_dir=self.model_dir, step=step, weights=weights, seed=self.config.seed,
+                         **arrays)
         save_grid(images[:GRID_SIZE], os.path.join(result_dir, stem + ".png"))
         log(f"wrote {num_samples} samples to {path}")
         return images

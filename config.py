@@ -9,6 +9,7 @@ from typing import Optional, Tuple
 
 MODEL_NAMES = ("GAN", "SAGAN")  # the registry: each is class <name> in <name>.py (model_class)
 DATASETS = ("mnist", "fashion-mnist")
+NUM_CLASSES = 10  # of both datasets: the labels a conditional model draws
 PRECISIONS = ("float32", "bfloat16")
 TRAIN_STEPS = ("fused", "literal")
 PRECISION_SUFFIX = {"float32": "", "bfloat16": "_bf16"}  # of model_dir: precisions never share a run
@@ -52,6 +53,8 @@ class ModelConfig:
     ema_warmup: bool = False
     # Both learning rates fall linearly to 0 over the last part of training, from this fraction of its steps.
     lr_decay_start: Optional[float] = None
+    # Class-conditional, as the SAGAN paper's model: G's batch norms take per-class gamma and beta, D projects.
+    conditional: bool = False
 
     def __post_init__(self):
         for field, allowed in (("gan_type", MODEL_NAMES), ("dataset", DATASETS), ("precision", PRECISIONS),
@@ -165,6 +168,8 @@ def recipe_tags(config):
         tags.append("emawarmup")
     if config.lr_decay_start is not None:
         tags.append("lrdecay" + _number(config.lr_decay_start))
+    if config.conditional:
+        tags.append("cond")
     return tags
 
 
@@ -201,6 +206,8 @@ def _parse_tag(tag, fields):
         fields["attention"] = tag[3:]
     elif tag == "emawarmup":
         fields["ema_warmup"] = True
+    elif tag == "cond":
+        fields["conditional"] = True
     elif re.fullmatch(r"at\d+(-\d+)*", tag):
         fields["attention_at"] = tuple(int(side) for side in tag[2:].split("-"))
     else:

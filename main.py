@@ -126,6 +126,11 @@ def build_parser():
                         "in TensorFlow's ExponentialMovingAverage with num_updates")
     p.add_argument("--lr_decay_start", type=bounded_float(0.0, 0.999, low_open=False), default=model.lr_decay_start,
                    help="both learning rates fall linearly to 0 from this fraction of the --epoch steps to the last")
+    p.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=model.conditional,
+                   help="class-conditional GAN or SAGAN, as the SAGAN paper's model: G's batch norms take per-class "
+                        "gamma and beta, D is a projection discriminator; trained on the dataset's labels")
+    p.add_argument("--digit", type=bounded_int(0, 9), default=None,
+                   help="with --phase sample on a --conditional run: draw only this digit (default: the ten equally)")
     p.add_argument("--weights", default=train.weights, choices=("raw", "ema"),
                    help="which G the per-epoch grids, the best checkpoint, sample and attention use: its own "
                         "weights or their moving average; eval and compare report both")
@@ -196,6 +201,8 @@ def parse_args(argv=None):
             setattr(args, key, value)
     if args.sn_nets != "both" and not args.spectral_norm:
         p.error(f"--sn_nets {args.sn_nets} needs spectral norm on: add --sn or --recipe paper")
+    if args.digit is not None and (args.phase != "sample" or not args.conditional):
+        p.error("--digit draws one class of a conditional run: give it with --phase sample and --conditional")
     if args.samples and args.phase != "eval":
         p.error(f"--samples goes with --phase eval, not --phase {args.phase}")
     if args.grid and not args.samples:
@@ -251,12 +258,12 @@ class Run:
                  f"{len(self.yardstick.split['reference']) + len(self.yardstick.split['floor'])} reference and "
                  "floor images right")
 
-    def model(self, sess, placement=None, images=None):
-        """The chosen model, its graph built in sess's."""
+    def model(self, sess, placement=None, images=None, labels=None):
+        """The chosen model, its graph built in sess's; images and labels to train on."""
         from config import model_class
         from parallel.replicas import ONE_DEVICE
         model = model_class(self.model_config.gan_type)(sess, self.model_config, self.folders, images,
-                                                        placement or ONE_DEVICE)
+                                                        placement or ONE_DEVICE, labels)
         model.build_model()
         return model
 
@@ -272,7 +279,7 @@ def train(run):
     if run.train_config.eval_every > 0:
         run.load_yardstick()
     with cluster.training_session(run.parallel, run.model_config.train_step, run.log) as (sess, placement):
-        model = run.model(sess, placement, run.images)
+        model = run.model(sess, placement, run.images, run.labels)
         show_all_variables(model.g_vars + model.d_vars, run.log)
         checkpoint = run.folders.of("checkpoint", model.model_dir)
         with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
@@ -286,7 +293,7 @@ def sample(run):
     with graph_session(run.model_config.train_step) as sess:
         model = run.model(sess)
         with activity(f"sampling {model.model_dir}", "no samples were written"):
-            model.sample(run.args.num_samples, run.args.weights, run.log)
+            model.sample(run.args.num_samples, run.args.weights, run.log, run.args.digit)
 
 
 def evaluate(run):

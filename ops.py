@@ -19,6 +19,7 @@ SN_U, SN_U_NEXT = "spectral_norm_u", "spectral_norm_u_next"
 # Graph collections pairing each training-mode bn's moving averages with the batch statistics they follow.
 BN_MOVING_AVERAGES, BN_BATCH_STATISTICS = "bn_moving_averages", "bn_batch_statistics"
 BN_DECAY = 0.9
+_conditioning = None  # (labels [B] int32, number of classes) while conditioned_on is building a net
 BN_EPSILON = 1.001e-5  # tf.contrib batch_norm raised epsilon to this when it took the fused kernel, as it did here
 
 
@@ -189,19 +190,30 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, literal_ops=Fa
     differentiates tf.nn.moments (this project's unfused route; the framework had the fused kernel) instead of
     using the hand-written gradient.
     batch_parts=2 normalises the two halves of the batch apart, as two forward passes of half the batch would.
+    Inside conditioned_on, gamma and beta are looked up per class (conditional batch norm).
     """
     with tf1.variable_scope(scope):
         channels = x.get_shape()[-1]
-        beta = tf1.get_variable("beta", [channels], initializer=tf1.zeros_initializer())
-        gamma = tf1.get_variable("gamma", [channels], initializer=tf1.ones_initializer())
+        if _conditioning is None:
+            beta = tf1.get_variable("beta", [channels], initializer=tf1.zeros_initializer())
+            gamma = tf1.get_variable("gamma", [channels], initializer=tf1.ones_initializer())
+
+            def finish(normalised):
+                return normalised
+        else:  # the normalisation is shared by the classes; gamma and beta are each image's class's, after it
+            beta, gamma = tf.zeros([channels]), tf.ones([channels])
+            labels, num_classes = _conditioning
+
+            def finish(normalised):
+                return class_affine(normalised, labels, num_classes)
         moving_mean = tf1.get_variable("moving_mean", [channels], initializer=tf1.zeros_initializer(),
                                        trainable=False)
         moving_variance = tf1.get_variable("moving_variance", [channels],
                                            initializer=tf1.ones_initializer(), trainable=False)
         x32 = tf.cast(x, tf.float32)
         if not is_training:
-            return tf.cast(tf.nn.batch_normalization(x32, moving_mean, moving_variance, beta, gamma, epsilon),
-                           x.dtype)
+            return finish(tf.cast(tf.nn.batch_normalization(x32, moving_mean, moving_variance, beta, gamma, epsilon),
+                                  x.dtype))
         if batch_parts > 1:
             x32 = tf.reshape(x32, [batch_parts, -1] + x.get_shape().as_list()[1:])  # [P, B/P, ..., C]
         axes = list(range(1 if batch_parts > 1 else 0, len(x32.get_shape()) - 1))
@@ -213,7 +225,7 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, literal_ops=Fa
         else:
             normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon, axes)
         if not replicas.is_first():  # the first tower's pass moves the averages, once a step
-            return tf.cast(tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:]), x.dtype)
+            return finish(tf.cast(tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:]), x.dtype))
         count = replicas.statistics_count(x32, axes)
         variance = variance * (count / tf.maximum(count - 1.0, 1.0))  # unbiased, for the moving average only
         # [C], or [P, C] per part
@@ -227,7 +239,7 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, literal_ops=Fa
             normalised = tf.identity(normalised)  # reading the output runs the updates
         if batch_parts > 1:
             normalised = tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:])  # [B, ..., C]
-        return tf.cast(normalised, x.dtype)
+        return finish(tf.cast(normalised, x.dtype))
 
 
 def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=False, batch_parts=1,
@@ -258,6 +270,39 @@ def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=F
 
         o = tf.reshape(o, [-1, height, width, channels])  # [B, H, W, C]
         return residual_share(x, tf.cast(gamma, x.dtype) * o) + x
+
+
+@contextlib.contextmanager
+def conditioned_on(labels, num_classes):
+    """Every bn built inside becomes conditional batch norm: the normalisation and its moving averages are
+    shared by all classes, and gamma and beta are rows of [num_classes, C] tables (gamma starting at 1,
+    beta at 0), looked up by each image's label, as in the SAGAN paper's class-conditional G."""
+    global _conditioning
+    outer, _conditioning = _conditioning, (labels, num_classes)
+    try:
+        yield
+    finally:
+        _conditioning = outer
+
+
+def class_affine(x, labels, num_classes):
+    """x * gamma[label] + beta[label], the tables under the current scope; x is [B, ..., C]."""
+    channels = x.get_shape()[-1]
+    gamma = tf1.get_variable("gamma", [num_classes, channels], initializer=tf1.ones_initializer())
+    beta = tf1.get_variable("beta", [num_classes, channels], initializer=tf1.zeros_initializer())
+    shape = [-1] + [1] * (len(x.get_shape()) - 2) + [channels]  # [B, 1, 1, C] for maps, [B, C] for vectors
+    return (x * tf.cast(tf.reshape(tf.gather(gamma, labels), shape), x.dtype)
+            + tf.cast(tf.reshape(tf.gather(beta, labels), shape), x.dtype))
+
+
+def projection(features, labels, num_classes, scope="d_projection", spectral_norm=False):
+    """The projection discriminator's term <embed(y), h> [B, 1] (Miyato and Koyama 2018), spectral-normed with
+    the rest of D as in the official SAGAN code."""
+    with tf1.variable_scope(scope):
+        embedding = _kernel("embedding", [num_classes, features.get_shape()[-1]], tf1.glorot_uniform_initializer(),
+                            spectral_norm)
+        chosen = tf.cast(tf.gather(embedding, labels), tf.float32)  # [B, C]
+        return tf.reduce_sum(chosen * tf.cast(features, tf.float32), axis=1, keepdims=True)
 
 
 def conv1x1(input_, output_dim, name, spectral_norm=False):

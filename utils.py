@@ -25,11 +25,11 @@ def image_grid(images, columns=None):
     return grid
 
 
-def save_grid(images, path):
-    """Save uint8 images [N, H, W, 1] as a square-ish grid PNG."""
+def save_grid(images, path, columns=None):
+    """Save uint8 images [N, H, W, 1] as a grid PNG, square-ish unless columns is given."""
     import imageio.v2 as imageio
     with replaced_atomically(path) as tmp:
-        imageio.imwrite(tmp, image_grid(images))
+        imageio.imwrite(tmp, image_grid(images, columns))
 
 
 def save_gif(frame_paths, path, seconds_per_frame=0.5):
@@ -115,7 +115,8 @@ SAMPLES_KEY = "images"  # the uint8 [N, 28, 28, 1] array of a samples file
 
 
 def save_samples(images, path, **about):
-    """Write uint8 images to a compressed .npz (np.savez_compressed), with scalars saying where they came from."""
+    """Write uint8 images to a compressed .npz (np.savez_compressed), with scalars saying where they came from
+    (and a conditional model's labels array)."""
     with open(path, "wb") as f:
         np.savez_compressed(f, **{SAMPLES_KEY: images}, **{k: np.asarray(v) for k, v in about.items()})
 
@@ -134,7 +135,8 @@ def load_samples(path):
         if SAMPLES_KEY not in arrays:
             raise ValueError(f"{path} has no '{SAMPLES_KEY}' array; it holds {sorted(arrays.files)}")
         images = arrays[SAMPLES_KEY]
-        about = {k: arrays[k].item() for k in arrays.files if k != SAMPLES_KEY}
+        # Scalars say where the images came from; a conditional model's file also holds their labels [N].
+        about = {k: arrays[k].item() if arrays[k].ndim == 0 else arrays[k] for k in arrays.files if k != SAMPLES_KEY}
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or images.shape[1:3] != (28, 28):
         raise ValueError(f"{path}: '{SAMPLES_KEY}' is {images.dtype} {images.shape}, not uint8 N x 28 x 28 (x 1)")
     return images.reshape(-1, 28, 28, 1), about

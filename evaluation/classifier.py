@@ -29,8 +29,10 @@ class Classifier:
     It has its own graph and session, beside any GAN's.
     """
 
-    def __init__(self, dataset, checkpoint_dir):
-        self.folder = os.path.join(checkpoint_dir, f"classifier_{dataset}")
+    def __init__(self, dataset, checkpoint_dir=None):
+        """checkpoint_dir None: a classifier that is trained and used, never saved (the classification accuracy
+        score's)."""
+        self.folder = os.path.join(checkpoint_dir, f"classifier_{dataset}") if checkpoint_dir else None
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf1.set_random_seed(SEED)
@@ -78,6 +80,11 @@ class Classifier:
 
         The folder is swapped whole: a stop leaves the old classifier or the new one, never a mixture.
         """
+        self.fit(images, labels)
+        self.save(split)
+
+    def fit(self, images, labels):
+        """Train on uint8 images [N, 28, 28, 1] with their labels, EPOCHS epochs with random shifts."""
         rng = np.random.default_rng(SEED)
         batch_size = min(BATCH, len(images))  # a tiny dataset still trains
         for epoch in range(EPOCHS):
@@ -89,6 +96,9 @@ class Classifier:
                 batch = shifted(images[idx], rng) / np.float32(255)
                 self.sess.run(self.optim, {self.images: batch, self.labels: labels[idx],
                                            self.learning_rate: LEARNING_RATE * 0.5 ** epoch})
+
+    def save(self, split):
+        """Save the weights and the split they were trained under into the folder, swapped in whole."""
         parent, name = os.path.split(os.path.abspath(self.folder))
         os.makedirs(parent, exist_ok=True)
         new, old = os.path.join(parent, f".partial-{os.getpid()}-{name}"), os.path.join(parent, f".old-{name}")

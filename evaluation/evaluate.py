@@ -6,6 +6,7 @@ import os
 from common.errors import UserError
 from common.interrupts import replaced_atomically
 from utils import PANEL_IMAGES, load_samples, save_panels
+from evaluation.conditional import measure_conditional
 from evaluation.yardstick import memorisation_line
 
 EPOCH_EVAL_SAMPLES = 5000
@@ -28,7 +29,13 @@ def evaluate(model, yardstick, num_samples, step=None):
     result = {"model_dir": model.model_dir, "step": step, "num_samples": num_samples, **yardstick.about,
               "real_floor": yardstick.floor(num_samples)}
     for weights, suffix in WEIGHT_SUFFIXES.items():  # "model" is G's own weights, "model_ema" their average
-        result["model" + suffix] = yardstick.measure(model.generate(num_samples, weights))
+        images = model.generate(num_samples, weights)
+        result["model" + suffix] = yardstick.measure(images)
+        if model.config.conditional:  # the ten classes equally, in turn
+            def generate(n, weights=weights):
+                return model.generate(n, weights), model.sample_labels(n)
+            result["model" + suffix].update(measure_conditional(yardstick, images, model.sample_labels(num_samples),
+                                                                generate))
     return result
 
 
@@ -69,6 +76,8 @@ def evaluate_samples_files(samples, yardstick, log=print):
         result = {"model_dir": f"{path} ({about.get('model_dir', 'no model_dir')}, step {about.get('step', '?')})",
                   "num_samples": len(images), **yardstick.about, "real_floor": yardstick.floor(len(images)),
                   "model" + suffix: yardstick.measure(images)}
+        if "labels" in about:  # a conditional model's: the file has no generator to train a classifier on
+            result["model" + suffix].update(measure_conditional(yardstick, images, about["labels"]))
         log(format_table(result))
         results.append(result)
     return results
@@ -103,7 +112,21 @@ def format_table(result):
         lines.append(f"{label:<30}" + "".join(f"{fmt.format(result[part][key]):>12}" for part, _ in columns))
     lines += [f"{label}: {memorisation_line(result[part]['memorisation'])}" for part, label in columns
               if part != "real_floor"]
+    lines += [f"{label}: {conditional_line(result[part], result['classifier_accuracy'])}" for part, label in columns
+              if "label_accuracy" in result[part]]
     return "\n".join(lines)
+
+
+def conditional_line(metrics, real_accuracy):
+    """A conditional model's figures in one line: the digit asked for, each class against its own, and whether
+    the samples teach a classifier."""
+    line = (f"label accuracy {100 * metrics['label_accuracy']:.2f}% (real images: {100 * real_accuracy:.2f}%); "
+            f"intra-class FCD {metrics['intra_fcd']:.3f} against a floor of {metrics['intra_fcd_floor']:.3f} "
+            f"({metrics['intra_fcd_multiple']:.2f}x)")
+    if "cas" in metrics:
+        line += (f"; a classifier trained on its samples reads {100 * metrics['cas']:.2f}% of the reference right "
+                 f"(trained on as many real images: {100 * metrics['cas_real']:.2f}%)")
+    return line
 
 
 def write_result(result, result_dir):

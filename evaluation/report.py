@@ -20,6 +20,10 @@ REPORTED = [("fcd", "FCD", True), ("fcd_multiple", "FCD / floor", True), ("kid",
             ("classifier_score", "classifier score", False),
             ("precision", "precision", False), ("recall", "recall", False),
             ("classes_covered", "classes covered", False), ("kl_from_uniform", "KL from uniform", True)]
+# A conditional run's own columns (evaluation/conditional.py); runs without them show a dash.
+CONDITIONAL_REPORTED = [("label_accuracy", "label accuracy", False),
+                        ("intra_fcd_multiple", "intra-class FCD / floor", True),
+                        ("cas", "classification accuracy score", False)]
 
 
 def mean_std(values):
@@ -61,7 +65,7 @@ def summarise(runs):
         results = [read_result(folder) for folder in seeds.values()]
         for weights, suffix in WEIGHT_SUFFIXES.items():
             parts = [r["model" + suffix] for r in results if "model" + suffix in r]
-            for key, _, _ in REPORTED:
+            for key, _, _ in REPORTED + CONDITIONAL_REPORTED:
                 values = [p[key] for p in parts if key in p]
                 if values:
                     summary[(label, weights, key)] = (*mean_std(values), len(values))
@@ -94,6 +98,8 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
     """
     os.makedirs(out_dir, exist_ok=True)
     summary, noise, floors = summarise(runs)
+    present = {key for _, _, key in summary}
+    shown = REPORTED + [column for column in CONDITIONAL_REPORTED if column[0] in present]
     some = read_result(next(iter(next(iter(runs.values())).values())))
     lines = ["# " + " against ".join(runs), "",
              "Seeds: " + ", ".join(f"{label} {sorted(seeds)}" for label, seeds in runs.items()) + ". Each metric "
@@ -102,15 +108,16 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
              "dataset G learns from, measured the same way, and 'FCD / floor' each run's FCD as a multiple of it. "
              "'raw' is G's own weights, 'ema' their moving average (--ema_decay).", "",
              "| configuration | weights | " + " | ".join(f"{label} {'↓' if lower else '↑'}"
-                                                        for _, label, lower in REPORTED) + " |",
-             "|---|---|" + "---|" * len(REPORTED)]
+                                                        for _, label, lower in shown) + " |",
+             "|---|---|" + "---|" * len(shown)]
     for label in runs:
         for weights in WEIGHT_SUFFIXES:
             if (label, weights, "fcd") in summary:
-                lines.append(f"| {label} | {weights} | " + " | ".join(_cell(summary[(label, weights, key)])
-                                                                      for key, _, _ in REPORTED) + " |")
+                lines.append(f"| {label} | {weights} | " + " | ".join(
+                    _cell(summary[(label, weights, key)]) if (label, weights, key) in summary else "—"
+                    for key, _, _ in shown) + " |")
     lines.append("| real floor | | " + " | ".join(f"{floors[key]:.4g}" if key in floors else ""
-                                                 for key, _, _ in REPORTED) + " |")
+                                                 for key, _, _ in shown) + " |")
     if noise:
         lines += ["", "FCD's sampling noise (the std of each mean over resamples of its runs' samples): " + ", ".join(
             f"{label} {weights} {value:.2g}" for (label, weights), value in noise.items()) + "."]
@@ -118,13 +125,13 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
     verdicts = []  # (why, first, second, weights, sentence)
     for why, first, second in comparisons:
         for weights in WEIGHT_SUFFIXES:
-            for key, label, lower in REPORTED:
+            for key, label, lower in shown:
                 if (first, weights, key) in summary and (second, weights, key) in summary:
                     verdicts.append((why, first, second, weights, verdict(
                         label, lower, summary[(first, weights, key)], summary[(second, weights, key)], (first, second),
                         _noise(noise, (first, weights), (second, weights), key))))
     for label in runs:
-        for key, metric, lower in REPORTED:
+        for key, metric, lower in shown:
             if (label, "ema", key) in summary and (label, "raw", key) in summary:
                 verdicts.append(("averaged G against raw", label, label, "", verdict(
                     metric, lower, summary[(label, "raw", key)], summary[(label, "ema", key)], ("raw", "ema"),

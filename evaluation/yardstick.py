@@ -83,7 +83,7 @@ class Yardstick:
 
     def __init__(self, classifier, images, labels):
         """images, labels: all the dataset's images (uint8 [N, 28, 28, 1]) in the order G trains on them."""
-        self.classifier, self.images = classifier, images
+        self.classifier, self.images, self.labels = classifier, images, labels
         self.split = split_indices(len(images))
         self.reference_features, _ = classifier.features_and_probs(images[self.split["reference"]])
         held_out = np.concatenate([self.split["reference"], self.split["floor"]])

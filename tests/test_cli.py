@@ -28,6 +28,11 @@ BAD_ARGUMENTS = [
     ["--gan_type", "SAGAN", "--phase", "attention", "--queries", "a;b"],
     ["--dataset", "mnist"],
     ["--gan_type", "SAGAN", "--sn_nets", "d"],  # spectral norm is off
+    ["--gan_type", "SAGAN", "--conditional", "--phase", "sample", "--digit", "10"],
+    ["--gan_type", "SAGAN", "--conditional", "--phase", "sample", "--digit", "-1"],
+    ["--gan_type", "SAGAN", "--conditional", "--phase", "sample", "--digit", "seven"],
+    ["--gan_type", "SAGAN", "--phase", "sample", "--digit", "7"],  # an unconditional run has no digits to choose
+    ["--gan_type", "SAGAN", "--conditional", "--digit", "7"],  # --digit is for sampling
 ]
 
 

@@ -75,3 +75,23 @@ def test_the_report_gives_each_fcd_as_a_multiple_of_its_floor_and_its_noise(tmp_
     assert "sampling noise" in text and "SAGAN raw 0.5" in text
     fcd_rows = [line for line in text.splitlines() if "| raw | FCD:" in line]
     assert fcd_rows and all("within the sampling noise" in r for r in fcd_rows), fcd_rows  # 0.2 < 2 * 0.71
+
+
+def test_conditional_columns_appear_with_a_conditional_run_and_a_dash_for_the_others(tmp_path):
+    fake_run(tmp_path / "GAN", 6.0, 3.0)
+    fake_run(tmp_path / "SAGAN_cond", 6.0, 3.0)
+    metrics = json.load(open(tmp_path / "SAGAN_cond" / "metrics.json"))
+    for part in ("model", "model_ema"):
+        metrics[part].update(label_accuracy=0.98, intra_fcd_multiple=3.0, cas=0.95)
+    json.dump(metrics, open(tmp_path / "SAGAN_cond" / "metrics.json", "w"))
+    runs = {"GAN": {0: str(tmp_path / "GAN")}, "SAGAN_cond": {0: str(tmp_path / "SAGAN_cond")}}
+    text = report.write_report(runs, [], {"GAN": (1, 2), "SAGAN_cond": (3, 4)}, str(tmp_path / "report"),
+                               log=lambda *a: None)
+    header = next(line for line in text.splitlines() if line.startswith("| configuration"))
+    assert header.endswith("label accuracy ↑ | intra-class FCD / floor ↓ | classification accuracy score ↑ |")
+    assert next(line for line in text.splitlines() if line.startswith("| GAN | raw |")).endswith("| — | — | — |")
+    assert next(line for line in text.splitlines() if line.startswith("| SAGAN_cond | raw |")).endswith(
+        "| 0.98 | 3 | 0.95 |")
+    plain = report.write_report({"GAN": runs["GAN"]}, [], {"GAN": (1, 2)}, str(tmp_path / "plain"),
+                                log=lambda *a: None)
+    assert "label accuracy" not in plain

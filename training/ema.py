@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
+from config import NUM_CLASSES
 from ops import SN_U, SN_U_NEXT, new_entries
 
 tf1 = tf.compat.v1
@@ -28,21 +29,22 @@ def _not_trainable(getter, *args, **kwargs):
 class AveragedGenerator:
     """The averaged G's graph: its images, its update op, and its standing statistics."""
 
-    def __init__(self, model, z, decay, warmup_step=None):
-        """Build the averaged G beside model's G (built already); z is the sampler's placeholder.
+    def __init__(self, model, z, decay, warmup_step=None, labels=None):
+        """Build the averaged G beside model's G (built already); z is the sampler's placeholder, and labels
+        its labels' for a conditional model (whose class tables are averaged as every weight is).
 
         warmup_step, when given, is the count of G updates taken (the global step), and the decay at update t
         is min(decay, (1 + t) / (10 + t)).
         """
-        self.model, self.z = model, z
+        self.model, self.z, self.labels = model, z, labels
         blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
         with new_entries(*blocks) as attention:
             self.images = model.generator(z, is_training=False, reuse=False, scope=SCOPE,
-                                          custom_getter=_not_trainable)
+                                          custom_getter=_not_trainable, labels=labels)
         self.attention_blocks = list(zip(*(attention[c] for c in blocks)))  # (beta, scale, share), as G builds them
         first_bn, first_sn = (len(tf1.get_collection(c)) for c in (BN_MOVING_AVERAGES, SN_U))
         model.generator(z, is_training=True, reuse=True, scope=SCOPE,  # batch statistics, for standing ones
-                        custom_getter=_not_trainable)
+                        custom_getter=_not_trainable, labels=labels)
         averages = tf1.get_collection(BN_MOVING_AVERAGES)[first_bn:]
         self.batch_statistics = tf1.get_collection(BN_BATCH_STATISTICS)[first_bn:]
         self.statistic_inputs = [tf1.placeholder(tf.float32, v.shape) for v in averages]
@@ -75,11 +77,15 @@ class AveragedGenerator:
         return rng.uniform(-1, 1, (STANDING_BATCHES, batch_size, z_dim)).astype(np.float32)
 
     def refresh(self, sess):
-        """Set the averaged G's batch-norm statistics to the mean of its batch statistics over fixed z."""
+        """Set the averaged G's batch-norm statistics to the mean of its batch statistics over fixed z (and, for
+        a conditional model, over every class in turn)."""
         config = self.model.config
         sess.run(self.copy_u)
         sums = None
         for z in self.standing_z(config.batch_size, config.z_dim, config.seed):
-            values, _ = sess.run([self.batch_statistics, self.iterate_u], {self.z: z})
+            feed = {self.z: z}
+            if self.labels is not None:
+                feed[self.labels] = np.arange(len(z), dtype=np.int32) % NUM_CLASSES
+            values, _ = sess.run([self.batch_statistics, self.iterate_u], feed)
             sums = values if sums is None else [s + v for s, v in zip(sums, values)]
         sess.run(self.set_statistics, dict(zip(self.statistic_inputs, [s / STANDING_BATCHES for s in sums])))

@@ -107,7 +107,10 @@ class _Run:
             batch = model.data_X[order[idx * batch_size:(idx + 1) * batch_size]].astype(np.float32) / 255.0
             log_now = (step + 1) % config.log_every == 0
             lr_scale = learning_rate_scale(step, config.epoch * model.num_batches, model.config.lr_decay_start)
-            losses = model.run_train_step(batch, model.batch_z(step), log_now, lr_scale)
+            labels = None
+            if model.config.conditional:  # the real batch's own labels, and those G draws from their stream
+                labels = (model.data_y[order[idx * batch_size:(idx + 1) * batch_size]], model.batch_labels(step))
+            losses = model.run_train_step(batch, model.batch_z(step), log_now, lr_scale, labels)
             step += 1
             self.steps_this_run += 1
             if not all(np.isfinite(v) for v in losses.values()):
@@ -163,12 +166,13 @@ class _Run:
 
 
 def visualize_results(model, epoch, result_dir, writer=None, weights="raw"):
-    """The epoch's 8x8 grid from the fixed z, the GIF over epochs, and the TensorBoard image."""
-    images = model.generate_from(model.fixed_z(), weights)
-    save_grid(images, os.path.join(result_dir, f"epoch_{epoch:03d}.png"))
+    """The epoch's grid from the fixed z (8x8, or a row per class), the GIF over epochs, and the TensorBoard image."""
+    z, labels, columns = model.grid_inputs()
+    images = model.generate_from(z, weights, labels)
+    save_grid(images, os.path.join(result_dir, f"epoch_{epoch:03d}.png"), columns)
     save_gif(sorted(glob.glob(os.path.join(result_dir, "epoch_*.png"))), os.path.join(result_dir, "epochs.gif"))
     if writer is not None:
-        writer.add_summary(image_summary("samples", image_grid(images)), epoch * model.num_batches)
+        writer.add_summary(image_summary("samples", image_grid(images, columns)), epoch * model.num_batches)
 
 
 def plot_losses(runlog, path, title):
