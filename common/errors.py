@@ -1,4 +1,4 @@
-"""Every exception the program raises on purpose, and the exit status main.py gives each."""
+"""Every exception the program raises on purpose; each carries the exit status main.py returns for it."""
 
 
 class UserError(Exception):
