@@ -11,7 +11,6 @@
 import numpy as np
 
 from config import NUM_CLASSES
-from evaluation.classifier import Classifier
 from evaluation.metrics import fcd
 
 CAS_IMAGES = 60_000  # generated (and real) images the classification accuracy score's classifiers learn from
@@ -52,6 +51,7 @@ def intra_class_fcd(yardstick, images, labels):
 
 def classification_accuracy(train_images, train_labels, test_images, test_labels, dataset="mnist"):
     """Accuracy on the test images of a fresh, unsaved copy of the metrics' classifier trained on the others."""
+    from evaluation.classifier import Classifier  # TensorFlow, which the samples files' path starts late
     classifier = Classifier(dataset)
     try:
         classifier.fit(train_images, train_labels)

@@ -320,6 +320,16 @@ def test_tensorflow_says_nothing_before_the_programs_own_lines(workdir):
         lines = [line for line in done.stderr.replace("\r", "\n").splitlines() if line.strip()]
         assert [line for line in lines if not line.startswith("GAN epoch 1/")] == [], done.stderr
     assert "restored" in done.stdout
+    # The samples files' path starts TensorFlow later than the others, after reading the files.
+    sample = subprocess.run([sys.executable, script, *flags[:4], "--phase", "sample", "--num_samples", "100"],
+                            capture_output=True, text=True, timeout=1200)
+    assert sample.returncode == 0 and sample.stderr.strip() == "", sample.stderr
+    measured = subprocess.run([sys.executable, script, "--phase", "eval", "--samples",
+                               "results/GAN_mnist_8_62/samples.npz", "--num_eval_samples", "100"],
+                              capture_output=True, text=True, timeout=1200)
+    lines = [line for line in measured.stderr.replace("\r", "\n").splitlines() if line.strip()]
+    assert measured.returncode == 0 and [line for line in lines if not line.startswith("classifier epoch")] == [], \
+        measured.stderr
 
 
 def test_bfloat16_on_a_cpu_without_it_warns_in_one_line_before_training(workdir, run_main, monkeypatch, capsys):
