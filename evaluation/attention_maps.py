@@ -82,8 +82,10 @@ def show_attention(model, real_images, queries, weights="raw", log=print):
             if ema:
                 model.averaged.refresh(model.sess)
             fake = model.averaged.images if ema else model.fake_images
-            images, beta, scale_value, share = model.sess.run([fake] + fetches,
-                                                              {model.z: model.sample_z(NUM_IMAGES)})
+            feed = {model.z: model.sample_z(NUM_IMAGES)}
+            if model.config.conditional:  # the ten digits in turn
+                feed[model.fake_labels] = model.sample_labels(NUM_IMAGES)
+            images, beta, scale_value, share = model.sess.run([fake] + fetches, feed)
             images = to_uint8(images)
         else:
             images = real_images[:NUM_IMAGES]

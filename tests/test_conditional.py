@@ -101,6 +101,9 @@ def test_a_conditional_run_trains_resumes_samples_a_digit_and_evaluates(workdir,
                     "--digit", 7) == 0
     images, about = load_samples(str(results / "samples_digit7.npz"))
     assert images.shape == (30, 28, 28, 1) and list(about["labels"]) == [7] * 30
+    for weights in ("raw", "ema"):  # G's maps need the labels it draws; D's block sits before the projection
+        assert run_main("--gan_type", "SAGAN", "--conditional", "--phase", "attention", "--weights", weights) == 0
+    assert (results / "attention_generator_ema.png").exists() and (results / "attention_discriminator.png").exists()
     assert run_main("--gan_type", "SAGAN", "--conditional", "--phase", "sample", "--num_samples", 20) == 0
     _, about = load_samples(str(results / "samples.npz"))
     assert np.bincount(about["labels"], minlength=10).tolist() == [2] * 10  # the ten classes equally
