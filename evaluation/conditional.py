@@ -63,14 +63,14 @@ def classification_accuracy(train_images, train_labels, test_images, test_labels
 def real_classification_accuracy(yardstick):
     """The classification accuracy score's baseline: the classifier trained on real images from outside the
     reference (as many as CAS_IMAGES, where there are), tested on the reference. Computed once per yardstick."""
-    if getattr(yardstick, "_real_cas", None) is None:
+    if yardstick.real_cas is None:
         split, rng = yardstick.split, np.random.default_rng(0)
         outside = np.concatenate([split["classifier"], split["floor"]])
         chosen = rng.choice(outside, min(CAS_IMAGES, len(outside)), replace=False)
         reference = split["reference"]
-        yardstick._real_cas = classification_accuracy(yardstick.images[chosen], yardstick.labels[chosen],
+        yardstick.real_cas = classification_accuracy(yardstick.images[chosen], yardstick.labels[chosen],
                                                       yardstick.images[reference], yardstick.labels[reference])
-    return yardstick._real_cas
+    return yardstick.real_cas
 
 
 def measure_conditional(yardstick, images, labels, generate=None):

@@ -90,6 +90,7 @@ class Yardstick:
         self.accuracy = classifier.accuracy(images[held_out], labels[held_out])
         self.floor_features, self.floor_probs = classifier.features_and_probs(images[self.split["floor"]])
         self._floor_fcds, self._floor_nearest = {}, None
+        self.real_cas = None  # the classification accuracy score's real baseline, once conditional.py measures it
 
     @property
     def about(self):
