@@ -336,9 +336,12 @@ def compare(run):
     """--phase compare: every run of the dataset evaluated where it needs it, then the report."""
     from common.tfenv import graph_session
     from evaluation.compare import compare as compare_runs
-    run.load_data()
-    run.load_yardstick()
-    compare_runs(run.model_config, run.folders, run.yardstick, run.args.num_eval_samples,
+
+    def load_yardstick():
+        run.load_data()
+        run.load_yardstick()
+        return run.yardstick
+    compare_runs(run.model_config, run.folders, load_yardstick, run.args.num_eval_samples,
                  lambda: graph_session(run.model_config.train_step), run.log)
 
 

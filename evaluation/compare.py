@@ -63,7 +63,9 @@ def checkpoint_step(folder):
 
 
 def find_runs(folders, dataset, batch_size, z_dim, precision, log=print):
-    """{configuration label: {seed: model_dir}} of the runs that have a checkpoint; says which folders it skips."""
+    """{configuration label: {seed: model_dir}} of the runs that have a checkpoint, or failing that a whole
+    metrics.json (a published run's evidence, docs/runs/); says which folders it skips and which it takes as
+    they are."""
     names = set()
     for root in (folders.checkpoint_dir, folders.result_dir):
         if os.path.isdir(root):
@@ -72,7 +74,12 @@ def find_runs(folders, dataset, batch_size, z_dim, precision, log=print):
     for label, seeds in list(runs.items()):
         for seed, name in list(seeds.items()):
             if checkpoint_step(folders.of("checkpoint", name)) is None:
-                skipped.append((name, f"no checkpoint in {folders.of('checkpoint', name)}"))
+                if _whole(read_result(folders.of("result", name))):
+                    log(f"compare: {name} has no checkpoint in {folders.of('checkpoint', name)}: reporting its "
+                        "metrics.json as it is")
+                    continue
+                skipped.append((name, f"no checkpoint in {folders.of('checkpoint', name)} and no metrics.json "
+                                      "of both weights"))
                 del seeds[seed]
         if not seeds:
             del runs[label]
@@ -81,17 +88,23 @@ def find_runs(folders, dataset, batch_size, z_dim, precision, log=print):
     return runs
 
 
-def compare(base, folders, yardstick, num_eval_samples, session, log=print):
+def _whole(result):
+    """Whether a metrics.json (or None) measured both weights."""
+    return result is not None and "model_ema" in result
+
+
+def compare(base, folders, load_yardstick, num_eval_samples, session, log=print):
     """Evaluate every run of base's dataset, batch size, z_dim and precision that needs it, then write the report.
 
     A run is evaluated again when its metrics.json is missing, lacks the averaged G, or is older than its
-    newest checkpoint. session() gives a new graph's session.
+    newest checkpoint; a run without a checkpoint is reported from its metrics.json. load_yardstick() gives
+    the yardstick, asked for only when a run needs evaluating; session() gives a new graph's session.
     """
     runs = find_runs(folders, base.dataset, base.batch_size, base.z_dim, base.precision, log)
     if not runs:
         raise UserError(f"no run with a checkpoint under {folders.checkpoint_dir} for {base.dataset}, batch "
                         f"{base.batch_size}, z_dim {base.z_dim}, {base.precision}: train one first")
-    configs, parameter_counts = {}, {}
+    configs, parameter_counts, yardstick = {}, {}, None
     fields_of = fields_in(folders.result_dir)
     for label, seeds in runs.items():
         for seed, name in seeds.items():
@@ -99,7 +112,9 @@ def compare(base, folders, yardstick, num_eval_samples, session, log=print):
             configs[label] = dataclasses.replace(config, seed=0)
             result = read_result(folders.of("result", name))
             step = checkpoint_step(folders.of("checkpoint", name))
-            if result is None or "model_ema" not in result or result.get("step", step) != step:
+            if step is not None and (not _whole(result) or result.get("step", step) != step):
+                if yardstick is None:
+                    yardstick = load_yardstick()
                 with session() as sess, activity(f"evaluating {name}", "the runs evaluated before it keep "
                                                                        "their metrics.json"):
                     evaluate_checkpoint(build(config, folders, sess), yardstick, num_eval_samples, log)

@@ -20,6 +20,10 @@ REPORTED = [("fcd", "FCD", True), ("fcd_multiple", "FCD / floor", True), ("kid",
             ("classifier_score", "classifier score", False),
             ("precision", "precision", False), ("recall", "recall", False),
             ("classes_covered", "classes covered", False), ("kl_from_uniform", "KL from uniform", True)]
+# The per-epoch FCD multiple (5,000 samples, train_log.csv) averaged over a run's last epochs: what ranks
+# configurations, since one epoch's FCD moves by more than configurations differ.
+LATE_EPOCHS = 5
+LATE_COLUMN = ("late_fcd_multiple", f"FCD / floor, last {LATE_EPOCHS} epochs", True)
 # A conditional run's own columns (evaluation/conditional.py); runs without them show a dash.
 CONDITIONAL_REPORTED = [("label_accuracy", "label accuracy", False),
                         ("intra_fcd_multiple", "intra-class FCD / floor", True),
@@ -57,6 +61,14 @@ def verdict(label, lower_is_better, first_stats, second_stats, names=MODEL_NAMES
             f"{beyond_noise}.")
 
 
+def late_multiple(folder, suffix):
+    """The mean of a run's per-epoch FCD multiples over its last LATE_EPOCHS epochs, or None."""
+    column = "fcd_multiple" + suffix
+    by_epoch = {int(r["epoch"]): float(r[column]) for r in read_csv(os.path.join(folder, TRAIN_LOG)) if r.get(column)}
+    last = sorted(by_epoch)[-LATE_EPOCHS:]  # a resumed run may log an epoch twice: its latest row counts
+    return float(np.mean([by_epoch[e] for e in last])) if last else None
+
+
 def summarise(runs):
     """{(label, weights, metric key): (mean, std, seeds)}, {(label, weights): sampling noise of the mean FCD} and
     the floor's {key: mean}, from metrics.json."""
@@ -69,6 +81,9 @@ def summarise(runs):
                 values = [p[key] for p in parts if key in p]
                 if values:
                     summary[(label, weights, key)] = (*mean_std(values), len(values))
+            late = [m for m in (late_multiple(folder, suffix) for folder in seeds.values()) if m is not None]
+            if late:
+                summary[(label, weights, LATE_COLUMN[0])] = (*mean_std(late), len(late))
             spreads = [p["fcd_spread"] for p in parts if "fcd_spread" in p]
             if spreads and len(spreads) == len(parts):  # the noise of a mean of runs, each with its own
                 noise[(label, weights)] = float(np.sqrt(np.sum(np.square(spreads)))) / len(spreads)
@@ -99,14 +114,18 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
     os.makedirs(out_dir, exist_ok=True)
     summary, noise, floors = summarise(runs)
     present = {key for _, _, key in summary}
-    shown = REPORTED + [column for column in CONDITIONAL_REPORTED if column[0] in present]
+    shown = [column for column in REPORTED[:2] + [LATE_COLUMN] + REPORTED[2:] + CONDITIONAL_REPORTED
+             if column in REPORTED or column[0] in present]
     some = read_result(next(iter(next(iter(runs.values())).values())))
     lines = ["# " + " against ".join(runs), "",
              "Seeds: " + ", ".join(f"{label} {sorted(seeds)}" for label, seeds in runs.items()) + ". Each metric "
              f"compares {some['num_samples']} generated images with {some.get('reference_images', 'the')} reference "
              "images in the classifier's feature space; the real floor is as many other real images of the "
              "dataset G learns from, measured the same way, and 'FCD / floor' each run's FCD as a multiple of it. "
-             "'raw' is G's own weights, 'ema' their moving average (--ema_decay).", "",
+             "'raw' is G's own weights, 'ema' their moving average (--ema_decay)." + (
+                 f" '{LATE_COLUMN[1]}' is the mean of the multiples of 5,000 samples measured after each of a run's "
+                 f"last {LATE_EPOCHS} epochs (train_log.csv): steadier than one final FCD, it ranks configurations."
+                 if LATE_COLUMN in shown else ""), "",
              "| configuration | weights | " + " | ".join(f"{label} {'↓' if lower else '↑'}"
                                                         for _, label, lower in shown) + " |",
              "|---|---|" + "---|" * len(shown)]
@@ -194,7 +213,8 @@ def _figures(runs, out_dir):
     for i, (label, seeds) in enumerate(runs.items()):
         colour = f"C{i % 10}"
         for seed_, folder in seeds.items():
-            rows = read_csv(os.path.join(folder, STEP_LOG))
+            # A published run (docs/runs/) keeps train_log.csv only: its curves are per epoch.
+            rows = read_csv(os.path.join(folder, STEP_LOG)) or read_csv(os.path.join(folder, TRAIN_LOG))
             steps = [int(r["step"]) for r in rows]
             for loss, line in (("d_loss", "-"), ("g_loss", "--")):
                 _add(curves, styles, f"{label} {loss}", (steps, [float(r[loss]) for r in rows]), colour, line)
@@ -213,7 +233,7 @@ def _figures(runs, out_dir):
     if gammas:
         plot_curves(gammas, os.path.join(out_dir, "gammas.png"),
                     "attention scale (gamma, or the paper's sigma), one line per seed", styles=styles)
-        lines += ["![gamma](gammas.png)", ""]
+        lines += ["![gamma](gammas.png)", ""] + _gamma_table(runs)
     if fcds:  # runs trained with --eval_every
         plot_curves(fcds, os.path.join(out_dir, "fcd.png"),
                     "FCD of 5,000 samples after each epoch, as a multiple of the floor of 5,000 real images "
@@ -221,6 +241,24 @@ def _figures(runs, out_dir):
                     xlabel="epoch", log_y=True, styles=styles, band=True)  # the first epoch's is ten times the last's
         lines += ["![fcd](fcd.png)", ""]
     return lines
+
+
+def _gamma_table(runs):
+    """Markdown lines: every attention run's scales (gamma) at its last logged epoch, one row per seed."""
+    rows = []
+    for label, seeds in runs.items():
+        for seed, folder in sorted(seeds.items()):
+            log = read_csv(os.path.join(folder, TRAIN_LOG))
+            if log and log[-1].get("gamma_g"):
+                rows.append((label, seed, log[-1]))
+    if not rows:
+        return []
+    fields = [g for g in GAMMA_FIELDS if any(last.get(g) for _, _, last in rows)]
+    lines = ["Attention's scale at the end of each run (train_log.csv, last epoch):", "",
+             "| configuration | seed | epoch | " + " | ".join(fields) + " |", "|---|---|---|" + "---|" * len(fields)]
+    lines += [f"| {label} | {seed} | {last['epoch']} | " + " | ".join(
+        f"{float(last[g]):+.4f}" if last.get(g) else "—" for g in fields) + " |" for label, seed, last in rows]
+    return lines + [""]
 
 
 def _add(columns, styles, name, series, colour, linestyle):

@@ -241,11 +241,29 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
     assert "Seeds: GAN [0, 1], SAGAN [0, 1]" in report
     assert "6,968,354 / 6,887,330" in report  # SAGAN's parameters
     # Either verdict is derived from the numbers; each metric gets exactly one sentence.
-    assert report.count("\n- ") == len(report_module.REPORTED)
+    assert report.count("\n- ") == len(report_module.REPORTED) + 1  # + the last epochs' multiple (--eval_every)
     for name in ("report.html", "losses.png", "gammas.png", "fcd.png", "samples_GAN.png", "samples_SAGAN.png"):
         assert (workdir / "results" / "compare_mnist" / name).stat().st_size > 0
     for seed_dir in ("GAN_mnist_8_62", "SAGAN_mnist_8_62_seed1"):
         assert (workdir / "results" / seed_dir / "metrics.json").exists()
+    assert "| FCD / floor, last 5 epochs ↓ |" in report
+    assert re.search(r"\| SAGAN \| 1 \| 1 \| [+-]0\.\d{4} \| [+-]0\.\d{4} \|", report)  # gamma of each seed
+    # The runs' published evidence alone (no checkpoint, no data, no classifier) gives the same table.
+    import subprocess
+    from conftest import ROOT
+    published = workdir / "published"
+    folders = [str(workdir / "results" / name) for name in sorted(os.listdir(workdir / "results"))
+               if name.startswith(("GAN_", "SAGAN_"))]
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "publish_run.sh"), "--to", str(published), *folders],
+                   check=True, capture_output=True)
+    assert sorted(os.listdir(published / "SAGAN_mnist_8_62")) == ["config.json", "metrics.json", "train_log.csv"]
+    monkeypatch.setattr(classifier, "trained_classifier", None)  # calling it would fail
+    assert run_main("--phase", "compare", "--result_dir", "published", "--checkpoint_dir", "nothing",
+                    "--data_dir", "nothing") == 0
+    assert "reporting its metrics.json as it is" in capsys.readouterr().out
+    again = (published / "compare_mnist" / "report.md").read_text()
+    table = [line for line in report.splitlines() if line.startswith("| GAN |") or line.startswith("| SAGAN |")]
+    assert table and all(line in again.splitlines() for line in table)
 
 
 def test_compare_verdicts_follow_the_spread():

@@ -95,3 +95,13 @@ def test_conditional_columns_appear_with_a_conditional_run_and_a_dash_for_the_ot
     plain = report.write_report({"GAN": runs["GAN"]}, [], {"GAN": (1, 2)}, str(tmp_path / "plain"),
                                 log=lambda *a: None)
     assert "label accuracy" not in plain
+
+
+def test_the_last_epochs_multiple_averages_the_latest_row_of_each_of_the_last_five_epochs(tmp_path):
+    rows = [(1, 9.0), (2, 8.0), (3, 7.0), (4, 6.0), (5, 5.0), (6, 100.0), (6, 4.0), (7, 3.0)]  # 6 logged twice
+    (tmp_path / "train_log.csv").write_text("step,epoch,fcd_multiple,fcd_multiple_ema\n" + "".join(
+        f"{10 * epoch},{epoch},{value},{value / 2}\n" for epoch, value in rows))
+    assert report.late_multiple(str(tmp_path), "") == np.mean([7.0, 6.0, 5.0, 4.0, 3.0])
+    assert report.late_multiple(str(tmp_path), "_ema") == np.mean([3.5, 3.0, 2.5, 2.0, 1.5])
+    (tmp_path / "train_log.csv").write_text("step,epoch,fcd_multiple\n10,1,2.0\n20,2,\n")  # no --eval_every later
+    assert report.late_multiple(str(tmp_path), "") == 2.0 and report.late_multiple(str(tmp_path), "_ema") is None
