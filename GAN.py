@@ -354,7 +354,7 @@ class GAN:
 
     def sample(self, num_samples, weights="raw", log=print, digit=None):
         """Restore the latest checkpoint and write samples.npz and samples.png (samples_ema.* for 'ema'); a
-        conditional model's file also holds the labels it drew."""
+        conditional model's file also holds the labels it drew, and its grid has one row per digit."""
         step = self.restore_trained(log)
         images = self.generate(num_samples, weights, digit)
         result_dir = self.out_dir("result")
@@ -365,7 +365,12 @@ class GAN:
         with replaced_atomically(path) as tmp:
             save_samples(images, tmp, model_dir=self.model_dir, step=step, weights=weights, seed=self.config.seed,
                          **arrays)
-        save_grid(images[:GRID_SIZE], os.path.join(result_dir, stem + ".png"))
+        per_class = min(run_config.NUM_CLASSES, num_samples // run_config.NUM_CLASSES)
+        if labels is not None and digit is None and per_class:  # one row per digit, as the per-epoch grid
+            order = [i for d in range(run_config.NUM_CLASSES) for i in np.flatnonzero(labels == d)[:per_class]]
+            save_grid(images[order], os.path.join(result_dir, stem + ".png"), columns=per_class)
+        else:
+            save_grid(images[:GRID_SIZE], os.path.join(result_dir, stem + ".png"))
         log(f"wrote {num_samples} samples to {path}")
         return images
 

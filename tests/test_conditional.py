@@ -107,6 +107,7 @@ def test_a_conditional_run_trains_resumes_samples_a_digit_and_evaluates(workdir,
     assert run_main("--gan_type", "SAGAN", "--conditional", "--phase", "sample", "--num_samples", 20) == 0
     _, about = load_samples(str(results / "samples.npz"))
     assert np.bincount(about["labels"], minlength=10).tolist() == [2] * 10  # the ten classes equally
+    assert imageio.imread(results / "samples.png").shape == (280, 56)  # a row per digit
     monkeypatch.setattr("evaluation.conditional.CAS_IMAGES", 40)
     capsys.readouterr()
     assert run_main("--gan_type", "SAGAN", "--conditional", "--phase", "eval", "--num_eval_samples", 100) == 0
