@@ -133,3 +133,16 @@ def test_the_literal_step_is_called_the_frameworks_not_the_articles():
     text = " ".join(main.build_parser().format_help().split("options:")[1].split())
     literal = text[text.index("--train_step"):text.index("--precision")]
     assert "framework's" in literal and "article's" not in literal
+
+
+def test_publishing_an_unfinished_run_gets_one_line_and_status_2_and_publishes_nothing(tmp_path):
+    finished, unfinished = tmp_path / "GAN_mnist_64_62", tmp_path / "SAGAN_mnist_64_62"
+    for folder in (finished, unfinished):
+        folder.mkdir()
+        for name in ("config.json", "train_log.csv"):
+            (folder / name).write_text("{}")
+    (finished / "metrics.json").write_text("{}")
+    done = subprocess.run(["bash", os.path.join(ROOT, "scripts", "publish_run.sh"), "--to", str(tmp_path / "out"),
+                           str(finished), str(unfinished)], capture_output=True, text=True)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "has no metrics.json" in done.stderr and not (tmp_path / "out").exists()
