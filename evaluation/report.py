@@ -123,8 +123,10 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
              "images in the classifier's feature space; the real floor is as many other real images of the "
              "dataset G learns from, measured the same way, and 'FCD / floor' each run's FCD as a multiple of it. "
              "'raw' is G's own weights, 'ema' their moving average (--ema_decay)." + (
-                 f" '{LATE_COLUMN[1]}' is the mean of the multiples of 5,000 samples measured after each of a run's "
-                 f"last {LATE_EPOCHS} epochs (train_log.csv): steadier than one final FCD, it ranks configurations."
+                 f" '{LATE_COLUMN[1]}' is the mean of the multiples measured after each of a run's last "
+                 f"{LATE_EPOCHS} epochs (train_log.csv): steadier than one final FCD, it ranks configurations. Those "
+                 "are of 5,000 samples against a floor of 5,000 real images, which sits higher than the floor of "
+                 "more, so they read lower than the final multiples."
                  if LATE_COLUMN in shown else ""), "",
              "| configuration | weights | " + " | ".join(f"{label} {'↓' if lower else '↑'}"
                                                         for _, label, lower in shown) + " |",
