@@ -137,14 +137,21 @@ def build(config, folders, sess):
 
 
 def pairs(configs):
-    """[(why, first label, second label)] of the comparisons that matter among configs {label: ModelConfig}."""
+    """[(why, first label, second label)] of the comparisons that matter among configs {label: ModelConfig}: a
+    model with attention against GAN under the same recipe, a recipe against the article's (conditional or not
+    alike), and a conditional model against its unconditional twin."""
     found = []
     for label, config in sorted(configs.items()):
-        if config.gan_type != "GAN":
-            control = configuration_label(dataclasses.replace(config, gan_type="GAN"))
-            if control in configs:
-                found.append(("attention against its control", control, label))
-        article = configuration_label(ModelConfig(config.gan_type, ema_decay=config.ema_decay))
-        if article != label and article in configs:
+        def twin(config_of_twin):
+            other = configuration_label(config_of_twin)
+            return other if other != label and other in configs else None
+        control = twin(dataclasses.replace(config, gan_type="GAN"))
+        if config.gan_type != "GAN" and control:
+            found.append(("attention against its control", control, label))
+        article = twin(ModelConfig(config.gan_type, conditional=config.conditional))
+        if article:
             found.append(("recipe against the article's", article, label))
+        unconditional = twin(dataclasses.replace(config, conditional=False))
+        if config.conditional and unconditional:
+            found.append(("conditional against unconditional", unconditional, label))
     return found

@@ -105,3 +105,21 @@ def test_the_last_epochs_multiple_averages_the_latest_row_of_each_of_the_last_fi
     assert report.late_multiple(str(tmp_path), "_ema") == np.mean([3.5, 3.0, 2.5, 2.0, 1.5])
     (tmp_path / "train_log.csv").write_text("step,epoch,fcd_multiple\n10,1,2.0\n20,2,\n")  # no --eval_every later
     assert report.late_multiple(str(tmp_path), "") == 2.0 and report.late_multiple(str(tmp_path), "_ema") is None
+
+
+def test_the_comparisons_that_matter_pair_each_configuration_with_its_controls():
+    import dataclasses
+    from config import ModelConfig, configuration_label
+    from evaluation.compare import pairs
+    sagan = ModelConfig("SAGAN")
+    configs = [ModelConfig("GAN"), sagan, dataclasses.replace(sagan, ema_decay=0.9999, ema_warmup=True),
+               dataclasses.replace(sagan, conditional=True), ModelConfig("GAN", conditional=True)]
+    labels = [configuration_label(c) for c in configs]
+    found = pairs(dict(zip(labels, configs)))
+    gan, sagan, warm, sagan_cond, gan_cond = labels
+    assert sorted(found) == sorted([
+        ("attention against its control", gan, sagan),
+        ("recipe against the article's", sagan, warm),  # no GAN of that recipe, so no attention verdict for it
+        ("attention against its control", gan_cond, sagan_cond),
+        ("conditional against unconditional", sagan, sagan_cond),
+        ("conditional against unconditional", gan, gan_cond)]), found
