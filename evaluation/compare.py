@@ -102,7 +102,8 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print)
     """
     runs = find_runs(folders, base.dataset, base.batch_size, base.z_dim, base.precision, log)
     if not runs:
-        raise UserError(f"no run with a checkpoint under {folders.checkpoint_dir} for {base.dataset}, batch "
+        raise UserError(f"no run with a checkpoint under {folders.checkpoint_dir} (or a metrics.json under "
+                        f"{folders.result_dir}) for {base.dataset}, batch "
                         f"{base.batch_size}, z_dim {base.z_dim}, {base.precision}: train one first")
     configs, parameter_counts, yardstick = {}, {}, None
     fields_of = fields_in(folders.result_dir)
