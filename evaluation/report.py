@@ -35,30 +35,55 @@ def mean_std(values):
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def verdict(label, lower_is_better, first_stats, second_stats, names=MODEL_NAMES, noise=None):
-    """One sentence on a metric, derived from the means and spreads; no verdict where seeds can't support one.
+def judge(lower_is_better, first_stats, second_stats, names=MODEL_NAMES, noise=None):
+    """(difference, what the spread allows, the better side's name or None) of a metric's two sides.
 
-    first_stats and second_stats are (mean, std, number of seeds) of the two sides, called names. noise, when
-    known, is the sampling noise of the difference (one standard deviation, from the runs' resampling spread):
-    a difference within twice it is within the sampling noise, whatever the seeds say.
+    first_stats and second_stats are (mean, std, number of seeds) of the two sides, called names; the difference
+    is second minus first. noise, when known, is the sampling noise of the difference (one standard deviation,
+    from the runs' resampling spread): a difference within twice it is "within the sampling noise", whatever
+    the seeds say. Otherwise "one seed" where a side has one (no verdict), "within the spread" where the
+    difference is within the larger std over seeds, and "better" beyond both.
     """
     (a_mean, a_std, a_seeds), (b_mean, b_std, b_seeds) = first_stats, second_stats
-    first, second = names
     difference = b_mean - a_mean
     if noise is not None and abs(difference) <= 2 * noise:
+        return difference, "within the sampling noise", None
+    if min(a_seeds, b_seeds) < 2:
+        return difference, "one seed", None
+    if abs(difference) <= max(a_std, b_std):
+        return difference, "within the spread", None
+    return difference, "better", names[1] if (difference < 0) == lower_is_better else names[0]
+
+
+def verdict(label, lower_is_better, first_stats, second_stats, names=MODEL_NAMES, noise=None):
+    """One sentence on a metric, derived from the means and spreads (judge); no verdict where seeds can't
+    support one."""
+    difference, allows, better = judge(lower_is_better, first_stats, second_stats, names, noise)
+    (a_mean, a_std, _), (b_mean, b_std, _) = first_stats, second_stats
+    first, second = names
+    if allows == "within the sampling noise":
         return (f"{label}: the difference ({difference:+.4g}) is within the sampling noise (2 std = {2 * noise:.3g}); "
                 f"the samples cannot tell them apart.")
     beyond_noise = "" if noise is None else f", beyond the sampling noise (2 std = {2 * noise:.3g})"
-    if min(a_seeds, b_seeds) < 2:
+    spread = max(a_std, b_std)
+    if allows == "one seed":
         return (f"{label}: {second} {b_mean:.4g}, {first} {a_mean:.4g} (difference {difference:+.4g}{beyond_noise}); "
                 f"one seed of at least one side, so the spread over seeds is unknown and no verdict is drawn.")
-    spread = max(a_std, b_std)
-    if abs(difference) <= spread:
+    if allows == "within the spread":
         return (f"{label}: the difference ({difference:+.4g}) is within the spread over seeds (std up to "
                 f"{spread:.4g}){beyond_noise}; the models cannot be told apart on it.")
-    better = second if (difference < 0) == lower_is_better else first
     return (f"{label}: {better} is better by {abs(difference):.4g}, more than the spread over seeds ({spread:.4g})"
             f"{beyond_noise}.")
+
+
+def verdict_cell(lower_is_better, first_stats, second_stats, names=MODEL_NAMES, noise=None):
+    """judge() as a report table's cell: 'difference: what the spread allows'."""
+    difference, allows, better = judge(lower_is_better, first_stats, second_stats, names, noise)
+    if allows == "better":
+        allows = f"**{better} better**"
+    elif allows == "one seed" and noise is not None:
+        allows += ", beyond the sampling noise"
+    return f"{difference:+.3g}: {allows}"
 
 
 def late_multiple(folder, suffix):
@@ -143,31 +168,31 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
         lines += ["", "FCD's sampling noise (the std of each mean over resamples of its runs' samples): " + ", ".join(
             f"{label} {weights} {value:.2g}" for (label, weights), value in noise.items()) + "."]
 
-    verdicts = []  # (why, first, second, weights, sentence)
+    rows = []  # (first cell, weights cell, {metric key: verdict cell})
     for why, first, second in comparisons:
         for weights in WEIGHT_SUFFIXES:
-            for key, label, lower in shown:
-                if (first, weights, key) in summary and (second, weights, key) in summary:
-                    verdicts.append((why, first, second, weights, verdict(
-                        label, lower, summary[(first, weights, key)], summary[(second, weights, key)], (first, second),
-                        _noise(noise, (first, weights), (second, weights), key))))
+            rows.append((_comparison_name(why, first, second), weights, {
+                key: verdict_cell(lower, summary[(first, weights, key)], summary[(second, weights, key)],
+                                   (first, second), _noise(noise, (first, weights), (second, weights), key))
+                for key, _, lower in shown if (first, weights, key) in summary and (second, weights, key) in summary}))
     for label in runs:
-        for key, metric, lower in shown:
-            if (label, "ema", key) in summary and (label, "raw", key) in summary:
-                verdicts.append(("averaged G against raw", label, label, "", verdict(
-                    metric, lower, summary[(label, "raw", key)], summary[(label, "ema", key)], ("raw", "ema"),
-                    _noise(noise, (label, "raw"), (label, "ema"), key))))
-    lines += ["", "## What the numbers say", ""]
-    for why, first, second in comparisons:  # attention against its control, G's own weights, in full
-        if why.startswith("attention"):
-            lines += [f"{second} against {first} ({why}, raw weights):", ""]
-            lines += [f"- {v}" for w, a, b, weights, v in verdicts if (w, a, b, weights) == (why, first, second, "raw")]
-            lines.append("")
-    if verdicts:
-        lines += ["Every comparison that matters, for both weights:", "", "| comparison | weights | verdict |",
-                  "|---|---|---|"]
-        lines += [f"| {_comparison_name(w, a, b)} | {weights or 'ema against raw'} | {v} |"
-                  for w, a, b, weights, v in verdicts]
+        rows.append((_comparison_name("averaged G against raw", label, label), "ema against raw", {
+            key: verdict_cell(lower, summary[(label, "raw", key)], summary[(label, "ema", key)], ("raw", "ema"),
+                               _noise(noise, (label, "raw"), (label, "ema"), key))
+            for key, _, lower in shown if (label, "ema", key) in summary and (label, "raw", key) in summary}))
+    rows = [row for row in rows if row[2]]
+    if rows:
+        columns = [(key, label) for key, label, _ in shown if any(key in cells for _, _, cells in rows)]
+        lines += ["", "## What the numbers say", "",
+                  "Each cell is the second side's mean minus the first's, then what the spread allows: **within the "
+                  "sampling noise** (FCD only: the difference is within twice the noise of the samples themselves), "
+                  "**one seed** (a side has one seed, so the spread over seeds is unknown and no verdict is drawn), "
+                  "**within the spread** (the difference is within the larger std over seeds), or the side that "
+                  "is better beyond both.", "",
+                  "| comparison | weights | " + " | ".join(label for _, label in columns) + " |",
+                  "|---|---|" + "---|" * len(columns)]
+        lines += [f"| {name} | {weights} | " + " | ".join(cells.get(key, "—") for key, _ in columns) + " |"
+                  for name, weights, cells in rows]
     lines += _figures(runs, out_dir)
     lines += ["## Cost", "", "| | trainable parameters (G / D) | median seconds per epoch |", "|---|---|---|"]
     for label, seeds in runs.items():

@@ -240,8 +240,9 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
     assert "| FCD ↓ | FCD / floor ↓ |" in report and " ± " in report and "sampling noise" in report
     assert "Seeds: GAN [0, 1], SAGAN [0, 1]" in report
     assert "6,968,354 / 6,887,330" in report  # SAGAN's parameters
-    # Either verdict is derived from the numbers; each metric gets exactly one sentence.
-    assert report.count("\n- ") == len(report_module.REPORTED) + 1  # + the last epochs' multiple (--eval_every)
+    # Either verdict is derived from the numbers: the comparison's row has one cell per metric.
+    row = next(line for line in report.splitlines() if line.startswith("| SAGAN against GAN (attention"))
+    assert row.count(": ") == len(report_module.REPORTED) + 1  # + the last epochs' multiple (--eval_every)
     for name in ("report.html", "losses.png", "gammas.png", "fcd.png", "samples_GAN.png", "samples_SAGAN.png"):
         assert (workdir / "results" / "compare_mnist" / name).stat().st_size > 0
     for seed_dir in ("GAN_mnist_8_62", "SAGAN_mnist_8_62_seed1"):

@@ -41,12 +41,21 @@ def test_each_comparison_row_names_its_sides_in_the_order_of_its_difference(tmp_
     runs = {"GAN": {0: str(tmp_path / "GAN")}, "SAGAN": {0: str(tmp_path / "SAGAN")}}
     text = report.write_report(runs, [("attention against its control", "GAN", "SAGAN")],
                                {"GAN": (1, 2), "SAGAN": (3, 4)}, str(tmp_path / "report"), log=lambda *a: None)
-    rows = [line for line in text.splitlines() if "FCD:" in line]
-    assert any(r.startswith("| SAGAN against GAN (attention against its control) | raw |")
-               and "(difference -5)" in r for r in rows), rows
-    assert any(r.startswith("| SAGAN: averaged G against raw | ema against raw |")
-               and "(difference -13)" in r for r in rows), rows
-    assert not any("SAGAN against SAGAN" in r for r in rows)
+    fcd = verdict_column(text, "FCD")
+    assert fcd["SAGAN against GAN (attention against its control)", "raw"] == "-5: one seed"
+    assert fcd["SAGAN: averaged G against raw", "ema against raw"] == "-13: one seed"
+    assert not any("SAGAN against SAGAN" in name for name, _ in fcd)
+
+
+def verdict_column(text, metric):
+    """{(comparison, weights): cell} of one metric's column of the report's verdict table."""
+    lines = text[text.index("## What the numbers say"):].splitlines()
+    header = next(line for line in lines if line.startswith("| comparison |"))
+    column = [c.strip() for c in header.strip("|").split("|")].index(metric)
+    body = lines[lines.index(header) + 2:]
+    body = body[:next((i for i, line in enumerate(body) if not line.startswith("|")), len(body))]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in body]
+    return {(row[0], row[1]): row[column] for row in rows}
 
 
 def test_a_difference_within_the_sampling_noise_is_called_so_whatever_the_seeds_say():
@@ -56,6 +65,11 @@ def test_a_difference_within_the_sampling_noise_is_called_so_whatever_the_seeds_
     assert "better by 0.5" in report.verdict("FCD", True, tight, (10.5, 0.1, 3))  # runs without a spread
     one_seed = report.verdict("FCD", True, (10.0, 0.0, 1), (12.0, 0.0, 1), noise=0.5)
     assert "beyond the sampling noise" in one_seed and "no verdict" in one_seed
+    assert report.verdict_cell(True, (10.0, 0.0, 1), (12.0, 0.0, 1), noise=0.5) == (
+        "+2: one seed, beyond the sampling noise")
+    assert report.verdict_cell(True, (10.0, 1.0, 3), (9.5, 0.4, 3)) == "-0.5: within the spread"
+    assert report.verdict_cell(True, (10.0, 0.2, 3), (9.5, 0.4, 3), ("GAN", "SAGAN")) == "-0.5: **SAGAN better**"
+    assert report.verdict_cell(False, (10.0, 0.2, 3), (9.5, 0.4, 3), ("GAN", "SAGAN")) == "-0.5: **GAN better**"
 
 
 def test_the_report_gives_each_fcd_as_a_multiple_of_its_floor_and_its_noise(tmp_path):
@@ -73,8 +87,10 @@ def test_the_report_gives_each_fcd_as_a_multiple_of_its_floor_and_its_noise(tmp_
     assert "FCD / floor ↓" in header
     assert any(line.startswith("| SAGAN | raw | 6.2 | 3.1 |") for line in text.splitlines()), text
     assert "sampling noise" in text and "SAGAN raw 0.5" in text
-    fcd_rows = [line for line in text.splitlines() if "| raw | FCD:" in line]
-    assert fcd_rows and all("within the sampling noise" in r for r in fcd_rows), fcd_rows  # 0.2 < 2 * 0.71
+    fcd = verdict_column(text, "FCD")
+    assert fcd["SAGAN against GAN (attention against its control)", "raw"] == "+0.2: within the sampling noise"
+    assert verdict_column(text, "FCD / floor")["SAGAN against GAN (attention against its control)", "raw"] == (
+        "+0.1: one seed")  # 0.2 < 2 * 0.71; the multiple has no noise of its own
 
 
 def test_conditional_columns_appear_with_a_conditional_run_and_a_dash_for_the_others(tmp_path):
