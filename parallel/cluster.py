@@ -66,6 +66,7 @@ def prepare_devices(parallel):
     tf = tfenv.tensorflow()
     count = _local_count(parallel)
     if count is None:
+        _check_names(parallel, tf)
         return
     if _device_kind(tf) == "GPU":
         found = len(tf.config.list_physical_devices("GPU"))
@@ -75,6 +76,20 @@ def prepare_devices(parallel):
         cpu = tf.config.list_physical_devices("CPU")[0]
         if len(tf.config.get_logical_device_configuration(cpu) or [None]) != count:
             tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def _check_names(parallel, tf):
+    """Refuse --devices names that this machine lacks, before a graph is placed on them; names of a cluster's
+    tasks (/job:...) are checked by TensorFlow when the tasks answer."""
+    if parallel.cluster:
+        return
+    have = {(d.device_type, tf.DeviceSpec.from_string(d.name).device_index)
+            for d in tf.config.list_logical_devices()}
+    for name in parallel.devices:
+        spec = tf.DeviceSpec.from_string(name)
+        if spec.job is None and (spec.device_type, spec.device_index or 0) not in have:
+            raise UserError(f"--devices {','.join(parallel.devices)}: this machine has no {name}; it has "
+                            + ", ".join(f"/{kind.lower()}:{index}" for kind, index in sorted(have)))
 
 
 def tower_devices(parallel, tf):

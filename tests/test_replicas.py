@@ -220,6 +220,7 @@ def test_cluster_flags_and_tf_config_name_the_same_tasks():
     (["--devices", "2", "--batch_size", "7"], "does not split evenly over 2 devices"),
     (["--devices", "0"], "0 is not in [1, 1024]"),
     (["--devices", "gpu0"], "neither a count nor device names"),
+    (["--devices", "/cpu:0,/gpu:7"], "this machine has no /gpu:7"),
     (["--cluster", "127.0.0.1:1"], "names 1 task"),
 ])
 def test_bad_parallel_flags_are_one_line_errors_with_status_2(workdir, flags, message):
