@@ -1,7 +1,8 @@
 """On the real MNIST, opt-in: SAGAN_MNIST_DIR=data/mnist python -m pytest -q tests/test_real_mnist.py (~6 min).
 
 The yardstick's checks: the classifier reads the images it never saw, new real images read close to the floor,
-the published averaged-G samples read clearly above it, and FCD grows step by step as real images are degraded.
+the published averaged-G samples read above every draw of real images, and FCD grows step by step as real
+images are degraded.
 The suite's other tests use tiny synthetic files; these need the real ones, which CI does not fetch.
 """
 import glob
@@ -34,19 +35,23 @@ def test_the_classifier_reads_the_images_it_never_saw(yardstick):
     assert yardstick.accuracy >= 0.98  # 98.4% and 99.1% seen for two trainings on one machine
 
 
-def test_new_real_images_read_close_to_the_floor(yardstick):
+@pytest.fixture(scope="module")
+def real_draws(yardstick):
+    """The multiples of three draws of 10,000 real images outside the reference."""
     split, rng = yardstick.split, np.random.default_rng(0)
     outside_reference = np.concatenate([split["classifier"], split["floor"]])
-    for draw in range(3):
-        chosen = rng.choice(outside_reference, 10_000, replace=False)
-        multiple = yardstick.quick(yardstick.images[chosen])["fcd_multiple"]
-        assert 0.7 < multiple <= 1.3, (draw, multiple)
+    return [yardstick.quick(yardstick.images[rng.choice(outside_reference, 10_000, replace=False)])["fcd_multiple"]
+            for _ in range(3)]
 
 
-def test_the_published_averaged_generators_read_clearly_above_the_floor(yardstick):
+def test_new_real_images_read_close_to_the_floor(real_draws):
+    assert all(0.7 < multiple <= 1.3 for multiple in real_draws), real_draws
+
+
+def test_the_published_averaged_generators_read_above_every_draw_of_real_images(yardstick, real_draws):
     for path, images, about in read_samples_files(sorted(glob.glob(os.path.join(ROOT, "docs", "samples", "*.npz")))):
         if about["weights"] == "ema":
-            assert yardstick.quick(images)["fcd_multiple"] > 1.5, path
+            assert yardstick.quick(images)["fcd_multiple"] > max(real_draws) + 0.1, (path, real_draws)
 
 
 @pytest.mark.parametrize("degrade", ["noise", "blur"])
