@@ -127,7 +127,9 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print)
                    for label, seeds in runs.items()}
     out_dir = os.path.join(folders.result_dir, report_dir_name(base.dataset, base.precision))
     with activity("writing the report", "each file of it is whole or absent"):
-        return write_report(result_dirs, pairs(configs), parameter_counts, out_dir, log)
+        models = {label: config.gan_type + (" conditional" if config.conditional else "")
+                  for label, config in configs.items()}
+        return write_report(result_dirs, pairs(configs), parameter_counts, out_dir, log, models)
 
 
 def build(config, folders, sess):

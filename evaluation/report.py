@@ -131,10 +131,11 @@ def _cell(stats):
     return f"{mean:.4g} ± {std:.2g}" if seeds > 1 else f"{mean:.4g}"
 
 
-def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
+def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models=None):
     """Write report.md, report.html and their figures into out_dir; returns the markdown.
 
-    runs: {configuration label: {seed: results folder}}; comparisons: [(why, first label, second label)].
+    runs: {configuration label: {seed: results folder}}; comparisons: [(why, first label, second label)];
+    models: {configuration label: the model it configures}, whose configurations the ranking orders.
     """
     os.makedirs(out_dir, exist_ok=True)
     summary, noise, floors = summarise(runs)
@@ -168,6 +169,7 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
         lines += ["", "FCD's sampling noise (the std of each mean over resamples of its runs' samples): " + ", ".join(
             f"{label} {weights} {value:.2g}" for (label, weights), value in noise.items()) + "."]
 
+    lines += _ranking(summary, models or {label: label for label in runs})
     rows = []  # (first cell, weights cell, {metric key: verdict cell})
     for why, first, second in comparisons:
         for weights in WEIGHT_SUFFIXES:
@@ -208,6 +210,32 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print):
                 f.write(text)
     log(f"wrote {os.path.join(out_dir, 'report.md')} and report.html")
     return markdown
+
+
+def _ranking(summary, models):
+    """Markdown lines: each model's configurations, best first by the averaged G's mean multiple over the last
+    epochs; none for a model with one configuration or runs without per-epoch FCDs."""
+    late, final = LATE_COLUMN[0], "fcd_multiple"
+    groups = {}
+    for label, model in models.items():
+        if (label, "ema", late) in summary:
+            groups.setdefault(model, []).append(label)
+    groups = {model: labels for model, labels in groups.items() if len(labels) > 1}
+    if not groups:
+        return []
+    lines = ["", "## Ranking", "",
+             f"Each model's configurations, best first by the averaged G's {LATE_COLUMN[1]} (mean over seeds); "
+             "the final multiples of 10,000 samples beside them. Configurations whose ranking statistics differ "
+             "by less than their spread over seeds are not told apart by it: see the verdicts below.", "",
+             f"| model | rank | configuration | seeds | ema, last {LATE_EPOCHS} epochs | raw, last {LATE_EPOCHS} "
+             "epochs | ema, final | raw, final |", "|---|---|---|---|---|---|---|---|"]
+    for model, labels in groups.items():
+        for rank, label in enumerate(sorted(labels, key=lambda label: summary[(label, "ema", late)][0]), start=1):
+            cells = [_cell(summary[(label, w, key)]) if (label, w, key) in summary else "—"
+                     for key, w in ((late, "ema"), (late, "raw"), (final, "ema"), (final, "raw"))]
+            lines.append(f"| {model} | {rank} | {label} | {summary[(label, 'ema', late)][2]} | " + " | ".join(cells)
+                         + " |")
+    return lines
 
 
 def _comparison_name(why, first, second):

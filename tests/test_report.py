@@ -139,3 +139,28 @@ def test_the_comparisons_that_matter_pair_each_configuration_with_its_controls()
         ("attention against its control", gan_cond, sagan_cond),
         ("conditional against unconditional", sagan, sagan_cond),
         ("conditional against unconditional", gan, gan_cond)]), found
+
+
+def test_the_ranking_orders_each_models_configurations_by_the_averaged_gs_last_epochs(tmp_path):
+    runs, late = {}, {"GAN": 2.0, "GAN_ema0.9999_emawarmup": 1.5, "SAGAN": 1.8, "SAGAN_ema0.9999_emawarmup": 2.2}
+    for label, multiple in late.items():
+        runs[label] = {}
+        for seed in (0, 1):
+            folder = tmp_path / f"{label}_{seed}"
+            fake_run(folder, 10.0, 5.0)
+            (folder / "train_log.csv").write_text("step,epoch,seconds,fcd_multiple,fcd_multiple_ema\n" + "".join(
+                f"{100 * e},{e},1.0,{3 * multiple},{multiple + 0.1 * seed}\n" for e in range(1, 7)))
+            runs[label][seed] = str(folder)
+    models = {label: label.split("_")[0] for label in late}
+    text = report.write_report(runs, [], {label: (1, 2) for label in late}, str(tmp_path / "report"),
+                               log=lambda *a: None, models=models)
+    section = text[text.index("## Ranking"):]
+    section = section[:section.index("\n## ", 1)]
+    ranking = [line for line in section.splitlines() if line.startswith(("| GAN |", "| SAGAN |"))]
+    assert [line.split(" | ")[1:4] for line in ranking] == [
+        ["1", "GAN_ema0.9999_emawarmup", "2"], ["2", "GAN", "2"], ["1", "SAGAN", "2"],
+        ["2", "SAGAN_ema0.9999_emawarmup", "2"]], ranking
+    assert ranking[0].split(" | ")[4] == "1.55 ± 0.071"  # seeds 1.5 and 1.6
+    alone = report.write_report({"GAN": runs["GAN"]}, [], {"GAN": (1, 2)}, str(tmp_path / "alone"),
+                                log=lambda *a: None, models={"GAN": "GAN"})
+    assert "## Ranking" not in alone  # one configuration has nothing to be ranked against
