@@ -105,6 +105,11 @@ def describe_cpu(flags=None):
     return f"{model} ({' '.join(shown) or 'none of ' + ' '.join(FLAGS_OF_INTEREST)})"
 
 
+def describe_machine(gpus=0):
+    """What trained an epoch, for the seconds beside it: describe_cpu(), the cores, and the GPUs if any."""
+    return f"{describe_cpu()}, {os.cpu_count()} cores" + (f", {gpus} GPU(s)" if gpus else "")
+
+
 @contextlib.contextmanager
 def graph_session(train_step="fused"):
     """A session on a new graph, made the default graph, with the options of a --train_step."""

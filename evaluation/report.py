@@ -196,13 +196,16 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models
         lines += [f"| {name} | {weights} | " + " | ".join(cells.get(key, "—") for key, _ in columns) + " |"
                   for name, weights, cells in rows]
     lines += _figures(runs, out_dir)
-    lines += ["## Cost", "", "| | trainable parameters (G / D) | median seconds per epoch |", "|---|---|---|"]
+    lines += ["## Cost", "", "| | trainable parameters (G / D) | median seconds per epoch | trained on |",
+              "|---|---|---|---|"]
     for label, seeds in runs.items():
         g_params, d_params = parameter_counts[label]
         seconds = np.median([_epoch_seconds(f) for f in seeds.values()])
-        lines.append(f"| {label} | {g_params:,} / {d_params:,} | {seconds:.0f} |")
-    lines += ["", "Seconds are wall-clock on the machine that trained each run, as logged in train_log.csv; "
-              "runs that shared the machine are slower."]
+        machines = sorted({r.get("machine") or "not recorded" for f in seeds.values()
+                           for r in read_csv(os.path.join(f, TRAIN_LOG))})
+        lines.append(f"| {label} | {g_params:,} / {d_params:,} | {seconds:.0f} | {'; '.join(machines)} |")
+    lines += ["", "Seconds are wall-clock, as logged in train_log.csv with the machine of each epoch: compare them "
+              "only between runs of one machine, and runs that shared it with another run are slower."]
     markdown = "\n".join(lines) + "\n"
     for name, text in (("report.md", markdown), ("report.html", markdown_to_html(markdown))):
         with replaced_atomically(os.path.join(out_dir, name)) as tmp:

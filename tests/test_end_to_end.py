@@ -54,6 +54,7 @@ def test_train_writes_checkpoint_logs_and_images(workdir, run_main, gan_type, ca
     assert [int(r["step"]) for r in rows] == [STEPS_PER_EPOCH, 2 * STEPS_PER_EPOCH]
     assert all(np.isfinite(float(r["d_loss"])) for r in rows)
     assert (rows[0]["gamma_g"] != "") == (gan_type == "SAGAN")
+    assert all(r["machine"].endswith(f", {os.cpu_count()} cores") for r in rows)  # beside each epoch's seconds
     for name in ("epoch_001.png", "epoch_002.png", "epochs.gif", "losses.png"):
         assert (results / name).stat().st_size > 0
     assert any((workdir / "logs" / model_dir).iterdir())  # TensorBoard events

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from config import learning_rate_scale
 from common.errors import Interrupted, NonFinite, UserError
+from common import tfenv
 from common.interrupts import STOP_SIGNALS
 from training.runlog import RunLog, write_run_config
 from utils import image_grid, plot_curves, save_gif, save_grid
@@ -46,6 +47,7 @@ class _Run:
         self.model, self.config, self.log, self.evaluate_epoch = model, config, log, evaluate_epoch
         self.result_dir = model.out_dir("result")
         self.runlog = RunLog(self.result_dir)
+        self.machine = tfenv.describe_machine(len(tf.config.list_physical_devices("GPU")))
         self.stop_signal = None
 
     def request_stop(self, signum, _frame):
@@ -144,7 +146,7 @@ class _Run:
         """
         model = self.model
         row = dict(step=step, epoch=epoch, d_loss=mean_losses[0], g_loss=mean_losses[1], seconds=round(seconds, 2),
-                   **model.gamma_values())
+                   machine=self.machine, **model.gamma_values())
         if self.evaluate_epoch is not None and epoch % self.config.eval_every == 0:
             row.update(self.evaluate_and_keep_best(step))
         self.runlog.add_epoch(row)

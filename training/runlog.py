@@ -13,7 +13,7 @@ STEP_LOG = "steps.csv"
 GAMMA_FIELDS = ["gamma_g", "gamma_d", "gamma_g14", "gamma_d14"]  # GAN.scale_name's: 7x7 blocks, then 14x14 ones
 TRAIN_LOG_FIELDS = ["step", "epoch", "d_loss", "g_loss", "gamma_g", "gamma_d", "seconds", "fcd", "classifier_score",
                     "fcd_ema", "classifier_score_ema", "gamma_g14", "gamma_d14", "fcd_floor", "fcd_multiple",
-                    "fcd_multiple_ema"]  # new columns last: old logs read on
+                    "fcd_multiple_ema", "machine"]  # new columns last: old logs read on
 STEP_LOG_FIELDS = ["step", "d_loss", "g_loss"] + GAMMA_FIELDS
 FIELDS = {TRAIN_LOG: TRAIN_LOG_FIELDS, STEP_LOG: STEP_LOG_FIELDS}
 
