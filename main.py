@@ -91,7 +91,7 @@ def build_parser():
     p.add_argument("--dataset", default=model.dataset, choices=DATASETS, help="dataset")
     p.add_argument("--phase", default="train", choices=PHASES,
                    help="train (resuming from the latest checkpoint); sample, evaluate or draw the attention "
-                        "maps of the latest checkpoint; compare the GAN and SAGAN runs of every seed")
+                        "maps of the latest checkpoint; compare every run of the dataset, over its seeds")
     p.add_argument("--epoch", type=bounded_int(1, 100_000), default=train.epoch, help="epochs to train in all")
     p.add_argument("--batch_size", type=bounded_int(1, 70_000), default=model.batch_size, help="batch size")
     p.add_argument("--z_dim", type=bounded_int(1, 10_000), default=model.z_dim, help="dimension of z")
@@ -154,7 +154,7 @@ def build_parser():
     p.add_argument("--num_samples", type=bounded_int(1, MAX_NUM_SAMPLES), default=64,
                    help="images written by --phase sample")
     p.add_argument("--num_eval_samples", type=bounded_int(100, MAX_NUM_SAMPLES), default=10_000,
-                   help="generated images compared with the test set by --phase eval")
+                   help="generated images compared with the reference images by --phase eval (and compare)")
     p.add_argument("--samples", nargs="+", default=None, metavar="FILE",
                    help="with --phase eval: measure the images of these .npz files (from --phase sample, or "
                         "docs/samples/) instead of a checkpoint's; --gan_type is then not needed")
