@@ -1,6 +1,7 @@
 """Image helpers, as in the framework's utils.py: uint8 conversion, grids, the GIF over epochs, curves,
 and the samples files of --phase sample."""
 import os
+import textwrap
 import zipfile
 
 import numpy as np
@@ -63,15 +64,17 @@ def save_panels(named_images, path, per_panel=PANEL_IMAGES):
 LEGEND_INSIDE_AT_MOST = 6  # more series than this and the legend goes beside the plot, off the curves
 
 
-def plot_curves(columns, path, title, xlabel="step", log_y=False, styles=None, band=False):
+def plot_curves(columns, path, title, xlabel="step", log_y=False, styles=None, band=False, reference=None):
     """Plot {name: (x, y)} or {name: [(x, y), ...]} into a PNG; log_y for values that fall over decades, such as FCD.
 
     A name with several (x, y), one per seed, is drawn as their mean with a band from their minimum to their
     maximum when band is set, else as thin lines of one style under one legend entry. styles: {name: line keywords}.
+    reference: (y, label) of a horizontal line to read the curves against, such as the floor.
     """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     beside = len(columns) > LEGEND_INSIDE_AT_MOST
     fig, ax = plt.subplots(figsize=(10 if beside else 7, 4))
     for name, series in columns.items():
@@ -85,10 +88,16 @@ def plot_curves(columns, path, title, xlabel="step", log_y=False, styles=None, b
         for i, (x, y) in enumerate(series):
             (line,) = ax.plot(x, y, label=name if i == 0 else "_nolegend_", **style)
             style["color"] = line.get_color()  # the other seeds of this name share its colour
+    if reference is not None:
+        ax.axhline(reference[0], color="grey", linestyle=":", linewidth=1, label=reference[1])
     ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # steps and epochs are whole
     if log_y:
         ax.set_yscale("log")
-    ax.set_title(title)
+        ax.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(1.5, 2, 3, 5)))
+        for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):  # 2, 3, 5 rather than 2×10⁰
+            axis(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}"))
+    ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=10)
     if beside:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     else:

@@ -296,7 +296,8 @@ def _figures(runs, out_dir):
         plot_curves(fcds, os.path.join(out_dir, "fcd.png"),
                     "FCD of 5,000 samples after each epoch, as a multiple of the floor of 5,000 real images "
                     "(mean over seeds, band: their range)",
-                    xlabel="epoch", log_y=True, styles=styles, band=True)  # the first epoch's is ten times the last's
+                    xlabel="epoch", log_y=True, styles=styles, band=True,  # the first epoch's is ten times the last's
+                    reference=(1.0, "the floor"))
         lines += ["![fcd](fcd.png)", ""]
     return lines
 
