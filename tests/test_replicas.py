@@ -58,8 +58,8 @@ def test_two_towers_with_sync_bn_compute_what_one_device_with_their_whole_batch_
         for step in range(1, steps):  # later steps read weights that Adam's noise moved (test_models)
             np.testing.assert_allclose(out[f"sync/loss/{step}/{key}"], out[f"one/loss/{step}/{key}"], rtol=2e-2)
     names = [k[len("one/last/"):] for k in out if k.startswith("one/last/")]
-    lr = max(PAPER_RECIPE["lr_d"], 1e-3) if flags else 1e-3  # G's rate is the largest: 5 x 2e-4 or 4e-4
     config = ModelConfig(model_name, **flags)
+    lr = max(config.d_learning_rate, config.g_learning_rate)  # every weight moves at most by its own rate
     moved_at_most = 2 * lr * adam_steps_bound(steps, config.beta1, config.beta2) + 1e-4  # by either run
     u_count = 0
     for name in names:
