@@ -200,10 +200,8 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models
               "|---|---|---|---|"]
     for label, seeds in runs.items():
         g_params, d_params = parameter_counts[label]
-        seconds = np.median([_epoch_seconds(f) for f in seeds.values()])
-        machines = sorted({r.get("machine") or "not recorded" for f in seeds.values()
-                           for r in read_csv(os.path.join(f, TRAIN_LOG))})
-        lines.append(f"| {label} | {g_params:,} / {d_params:,} | {seconds:.0f} | {'; '.join(machines)} |")
+        for machine, seconds in sorted(_epoch_seconds_by_machine(seeds.values()).items()):
+            lines.append(f"| {label} | {g_params:,} / {d_params:,} | {np.median(seconds):.0f} | {machine} |")
     lines += ["", "Seconds are wall-clock, as logged in train_log.csv with the machine of each epoch: compare them "
               "only between runs of one machine, and runs that shared it with another run are slower."]
     markdown = "\n".join(lines) + "\n"
@@ -246,9 +244,14 @@ def _comparison_name(why, first, second):
     return f"{first}: {why}" if first == second else f"{second} against {first} ({why})"
 
 
-def _epoch_seconds(folder):
-    rows = read_csv(os.path.join(folder, TRAIN_LOG))
-    return float(np.median([float(r["seconds"]) for r in rows])) if rows else float("nan")
+def _epoch_seconds_by_machine(folders):
+    """{machine: [seconds of each epoch it trained]} over the runs' logs: one machine's times are never pooled
+    with another's."""
+    seconds = {}
+    for folder in folders:
+        for row in read_csv(os.path.join(folder, TRAIN_LOG)):
+            seconds.setdefault(row.get("machine") or "not recorded", []).append(float(row["seconds"]))
+    return seconds or {"not recorded": [float("nan")]}
 
 
 def _figures(runs, out_dir):

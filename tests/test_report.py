@@ -164,3 +164,13 @@ def test_the_ranking_orders_each_models_configurations_by_the_averaged_gs_last_e
     alone = report.write_report({"GAN": runs["GAN"]}, [], {"GAN": (1, 2)}, str(tmp_path / "alone"),
                                 log=lambda *a: None, models={"GAN": "GAN"})
     assert "## Ranking" not in alone  # one configuration has nothing to be ranked against
+
+
+def test_epoch_times_of_two_machines_are_never_pooled(tmp_path):
+    for seed, (machine, seconds) in enumerate((("fast", [100, 120]), ("slow", [300, 360, 330]))):
+        folder = tmp_path / f"seed{seed}"
+        folder.mkdir()
+        lines = ["epoch,seconds,machine"] + [f"{e + 1},{s},{machine}" for e, s in enumerate(seconds)]
+        (folder / "train_log.csv").write_text("\n".join(lines) + "\n")
+    by_machine = report._epoch_seconds_by_machine([str(tmp_path / "seed0"), str(tmp_path / "seed1")])
+    assert {m: float(np.median(s)) for m, s in by_machine.items()} == {"fast": 110.0, "slow": 330.0}
