@@ -71,38 +71,53 @@ def plot_curves(columns, path, title, xlabel="step", log_y=False, styles=None, b
     maximum when band is set, else as thin lines of one style under one legend entry. styles: {name: line keywords}.
     reference: (y, label) of a horizontal line to read the curves against, such as the floor.
     """
+    plot_panels({"": columns}, path, title, xlabel, log_y, styles, band, reference)
+
+
+def plot_panels(panels, path, title, xlabel="step", log_y=False, styles=None, band=False, reference=None):
+    """plot_curves for {panel title: columns}: side by side on one y axis, so that a name drawn in several
+    panels (a configuration's raw and averaged G) keeps its style and one legend entry."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
-    beside = len(columns) > LEGEND_INSIDE_AT_MOST
-    fig, ax = plt.subplots(figsize=(10 if beside else 7, 4))
-    for name, series in columns.items():
-        series = series if isinstance(series, list) else [series]
-        style = dict(linewidth=1, **(styles or {}).get(name, {}))
-        if band and len(series) > 1:
-            x, ys = _aligned(series)
-            (line,) = ax.plot(x, ys.mean(0), label=f"{name} (mean of {len(series)})", **style)
-            ax.fill_between(x, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.15, linewidth=0)
-            continue
-        for i, (x, y) in enumerate(series):
-            (line,) = ax.plot(x, y, label=name if i == 0 else "_nolegend_", **style)
-            style["color"] = line.get_color()  # the other seeds of this name share its colour
-    if reference is not None:
-        ax.axhline(reference[0], color="grey", linestyle=":", linewidth=1, label=reference[1])
-    ax.set_xlabel(xlabel)
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # steps and epochs are whole
-    if log_y:
-        ax.set_yscale("log")
-        ax.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(1.5, 2, 3, 5)))
-        for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):  # 2, 3, 5 rather than 2×10⁰
-            axis(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}"))
-    ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=10)
+    names = list(dict.fromkeys(name for columns in panels.values() for name in columns))
+    beside = len(names) > LEGEND_INSIDE_AT_MOST or len(panels) > 1  # panels leave no room inside for it
+    width = (7 if len(panels) == 1 else 5.5 * len(panels)) + (3 if beside else 0)
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 4), sharey=True, squeeze=False)
+    legend = {}
+    for ax, (panel, columns) in zip(axes[0], panels.items()):
+        for name, series in columns.items():
+            series = series if isinstance(series, list) else [series]
+            style = dict(linewidth=1, **(styles or {}).get(name, {}))
+            label = f"{name} (mean of {len(series)})" if band and len(series) > 1 else name
+            if band and len(series) > 1:
+                x, ys = _aligned(series)
+                (line,) = ax.plot(x, ys.mean(0), **style)
+                ax.fill_between(x, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.15, linewidth=0)
+            else:
+                for x, y in series:
+                    (line,) = ax.plot(x, y, **style)
+                    style["color"] = line.get_color()  # the other seeds of this name share its colour
+            legend.setdefault(label, line)
+        if reference is not None:
+            legend[reference[1]] = ax.axhline(reference[0], color="grey", linestyle=":", linewidth=1)
+        ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # steps and epochs are whole
+        if log_y:
+            ax.set_yscale("log")
+            ax.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(1.5, 2, 3, 5)))
+            for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):  # 2, 3, 5 rather than 2×10⁰
+                axis(matplotlib.ticker.FuncFormatter(lambda y, _: f"{y:g}"))
+        if panel:
+            ax.set_title(panel, fontsize=9)
+        ax.grid(alpha=0.3)
+    fig.suptitle("\n".join(textwrap.wrap(title, 100 if len(panels) > 1 else 80)), fontsize=10)
     if beside:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+        axes[0][-1].legend(legend.values(), legend.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1),
+                           borderaxespad=0)
     else:
-        ax.legend()
-    ax.grid(alpha=0.3)
+        axes[0][-1].legend(legend.values(), legend.keys())
     fig.tight_layout()
     with replaced_atomically(path) as tmp:
         fig.savefig(tmp, dpi=90)

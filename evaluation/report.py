@@ -11,7 +11,7 @@ from config import MODEL_NAMES
 from evaluation.evaluate import WEIGHT_SUFFIXES, read_result
 from common.interrupts import replaced_atomically
 from training.runlog import GAMMA_FIELDS, STEP_LOG, TRAIN_LOG, read_csv
-from utils import plot_curves
+from utils import plot_curves, plot_panels
 
 GAMMA_LINES = ["-", "--", ":", "-."]  # the line style of each of GAMMA_FIELDS in gammas.png
 
@@ -28,6 +28,7 @@ LATE_COLUMN = ("late_fcd_multiple", f"FCD / floor, last {LATE_EPOCHS} epochs", T
 CONDITIONAL_REPORTED = [("label_accuracy", "label accuracy", False),
                         ("intra_fcd_multiple", "intra-class FCD / floor", True),
                         ("cas", "classification accuracy score", False)]
+FCD_PANELS = {"ema": "averaged G", "raw": "raw G"}  # fcd.png's panels, left to right, by weights
 
 
 def mean_std(values):
@@ -282,12 +283,12 @@ def _figures(runs, out_dir):
             for g, line in zip(GAMMA_FIELDS, GAMMA_LINES):
                 if rows and rows[0].get(g):
                     _add(gammas, styles, f"{label} {g}", (steps, [float(r[g]) for r in rows]), colour, line)
-            for (weights, suffix), line in zip(WEIGHT_SUFFIXES.items(), ("-", "--")):
+            for weights, suffix in WEIGHT_SUFFIXES.items():
                 column = "fcd_multiple" + suffix  # runs logged before the honest yardstick have only the FCD
                 epochs = [r for r in read_csv(os.path.join(folder, TRAIN_LOG)) if r.get(column)]
                 if epochs:
-                    _add(fcds, styles, f"{label} {weights}", ([int(r["epoch"]) for r in epochs],
-                                                             [float(r[column]) for r in epochs]), colour, line)
+                    _add(fcds.setdefault(FCD_PANELS[weights], {}), styles, label,
+                         ([int(r["epoch"]) for r in epochs], [float(r[column]) for r in epochs]), colour, "-")
     plot_curves(curves, os.path.join(out_dir, "losses.png"), "losses (mean over seeds, band: their range)",
                 styles=styles, band=True)
     lines += ["", "## Curves", "", "![losses](losses.png)", ""]
@@ -296,7 +297,8 @@ def _figures(runs, out_dir):
                     "attention scale (gamma, or the paper's sigma), one line per seed", styles=styles)
         lines += ["![gamma](gammas.png)", ""] + _gamma_table(runs)
     if fcds:  # runs trained with --eval_every
-        plot_curves(fcds, os.path.join(out_dir, "fcd.png"),
+        plot_panels({panel: fcds[panel] for panel in FCD_PANELS.values() if panel in fcds},
+                    os.path.join(out_dir, "fcd.png"),
                     "FCD of 5,000 samples after each epoch, as a multiple of the floor of 5,000 real images "
                     "(mean over seeds, band: their range)",
                     xlabel="epoch", log_y=True, styles=styles, band=True,  # the first epoch's is ten times the last's

@@ -23,6 +23,10 @@ def test_many_series_with_bands_and_seed_lines_are_drawn(tmp_path):
         path = tmp_path / f"band_{band}.png"
         utils.plot_curves(columns, str(path), "test", log_y=True, styles={"run0": {"linestyle": "--"}}, band=band)
         assert path.stat().st_size > 0
+    path = tmp_path / "panels.png"  # one configuration in two panels: its raw and averaged G
+    utils.plot_panels({"averaged G": columns, "raw G": {"run0": columns["run0"]}}, str(path), "test", band=True,
+                      reference=(1.0, "the floor"))
+    assert path.stat().st_size > 0
 
 
 def fake_run(folder, fcd, fcd_ema):
