@@ -90,8 +90,9 @@ def plot_panels(panels, path, title, xlabel="step", log_y=False, styles=None, ba
         for name, series in columns.items():
             series = series if isinstance(series, list) else [series]
             style = dict(linewidth=1, **(styles or {}).get(name, {}))
-            label = f"{name} (mean of {len(series)})" if band and len(series) > 1 else name
-            if band and len(series) > 1:
+            banded = band and len(series) > 1
+            label = f"{name} (mean of {len(series)})" if banded else name
+            if banded:
                 x, ys = _aligned(series)
                 (line,) = ax.plot(x, ys.mean(0), **style)
                 ax.fill_between(x, ys.min(0), ys.max(0), color=line.get_color(), alpha=0.15, linewidth=0)
