@@ -136,7 +136,8 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models
     """Write report.md, report.html and their figures into out_dir; returns the markdown.
 
     runs: {configuration label: {seed: results folder}}; comparisons: [(why, first label, second label)];
-    models: {configuration label: the model it configures}, whose configurations the ranking orders.
+    models: {configuration label: the model it configures}, whose configurations the ranking orders. Each
+    model with attention at its best configuration is also compared with GAN at GAN's.
     """
     os.makedirs(out_dir, exist_ok=True)
     summary, noise, floors = summarise(runs)
@@ -170,9 +171,10 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models
         lines += ["", "FCD's sampling noise (the std of each mean over resamples of its runs' samples): " + ", ".join(
             f"{label} {weights} {value:.2g}" for (label, weights), value in noise.items()) + "."]
 
-    lines += _ranking(summary, models or {label: label for label in runs})
+    ranked = _ranked(summary, models or {label: label for label in runs})
+    lines += _ranking(summary, ranked)
     rows = []  # (first cell, weights cell, {metric key: verdict cell})
-    for why, first, second in comparisons:
+    for why, first, second in comparisons + _best_against_best(ranked, comparisons):
         for weights in WEIGHT_SUFFIXES:
             rows.append((_comparison_name(why, first, second), weights, {
                 key: verdict_cell(lower, summary[(first, weights, key)], summary[(second, weights, key)],
@@ -214,15 +216,22 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models
     return markdown
 
 
-def _ranking(summary, models):
-    """Markdown lines: each model's configurations, best first by the averaged G's mean multiple over the last
-    epochs; none for a model with one configuration or runs without per-epoch FCDs."""
-    late, final = LATE_COLUMN[0], "fcd_multiple"
+def _ranked(summary, models):
+    """{model: its configurations, best first by the averaged G's mean multiple over the last epochs}, of the
+    configurations whose runs logged per-epoch FCDs; models: {configuration label: the model it configures}."""
+    late = LATE_COLUMN[0]
     groups = {}
     for label, model in models.items():
         if (label, "ema", late) in summary:
             groups.setdefault(model, []).append(label)
-    groups = {model: labels for model, labels in groups.items() if len(labels) > 1}
+    return {model: sorted(labels, key=lambda label: summary[(label, "ema", late)][0])
+            for model, labels in groups.items()}
+
+
+def _ranking(summary, ranked):
+    """Markdown lines: the ranked configurations (_ranked) of each model that has more than one."""
+    late, final = LATE_COLUMN[0], "fcd_multiple"
+    groups = {model: labels for model, labels in ranked.items() if len(labels) > 1}
     if not groups:
         return []
     lines = ["", "## Ranking", "",
@@ -232,12 +241,25 @@ def _ranking(summary, models):
              f"| model | rank | configuration | seeds | ema, last {LATE_EPOCHS} epochs | raw, last {LATE_EPOCHS} "
              "epochs | ema, final | raw, final |", "|---|---|---|---|---|---|---|---|"]
     for model, labels in groups.items():
-        for rank, label in enumerate(sorted(labels, key=lambda label: summary[(label, "ema", late)][0]), start=1):
+        for rank, label in enumerate(labels, start=1):
             cells = [_cell(summary[(label, w, key)]) if (label, w, key) in summary else "—"
                      for key, w in ((late, "ema"), (late, "raw"), (final, "ema"), (final, "raw"))]
             lines.append(f"| {model} | {rank} | {label} | {summary[(label, 'ema', late)][2]} | " + " | ".join(cells)
                          + " |")
     return lines
+
+
+def _best_against_best(ranked, comparisons):
+    """[(why, first, second)]: each model with attention at its best configuration against GAN at GAN's (the
+    conditional against the conditional), where the given comparisons do not pair those two already."""
+    paired = {(first, second) for _, first, second in comparisons}
+    found = []
+    for model, labels in ranked.items():
+        gan_type, _, rest = model.partition(" ")
+        control = " ".join(["GAN", rest]).strip()
+        if gan_type != "GAN" and control in ranked and (ranked[control][0], labels[0]) not in paired:
+            found.append(("each at its best configuration", ranked[control][0], labels[0]))
+    return found
 
 
 def _comparison_name(why, first, second):

@@ -165,6 +165,10 @@ def test_the_ranking_orders_each_models_configurations_by_the_averaged_gs_last_e
         ["1", "GAN_ema0.9999_emawarmup", "2"], ["2", "GAN", "2"], ["1", "SAGAN", "2"],
         ["2", "SAGAN_ema0.9999_emawarmup", "2"]], ranking
     assert ranking[0].split(" | ")[4] == "1.55 ± 0.071"  # seeds 1.5 and 1.6
+    late_column = verdict_column(text, "FCD / floor, last 5 epochs")
+    best = "SAGAN against GAN_ema0.9999_emawarmup (each at its best configuration)"
+    assert late_column[best, "ema"] == "+0.3: **GAN_ema0.9999_emawarmup better**"  # 1.85 against 1.55, spread 0.071
+    assert [name for name, _ in late_column if "best" in name] == [best, best]  # ema and raw, and no other pair
     alone = report.write_report({"GAN": runs["GAN"]}, [], {"GAN": (1, 2)}, str(tmp_path / "alone"),
                                 log=lambda *a: None, models={"GAN": "GAN"})
     assert "## Ranking" not in alone  # one configuration has nothing to be ranked against
