@@ -174,7 +174,7 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models
     ranked = _ranked(summary, models or {label: label for label in runs})
     lines += _ranking(summary, ranked)
     rows = []  # (first cell, weights cell, {metric key: verdict cell})
-    for why, first, second in comparisons + _best_against_best(ranked, comparisons):
+    for why, first, second in comparisons + _best_against_best(summary, ranked, comparisons):
         for weights in WEIGHT_SUFFIXES:
             rows.append((_comparison_name(why, first, second), weights, {
                 key: verdict_cell(lower, summary[(first, weights, key)], summary[(second, weights, key)],
@@ -237,7 +237,9 @@ def _ranking(summary, ranked):
     lines = ["", "## Ranking", "",
              f"Each model's configurations, best first by the averaged G's {LATE_COLUMN[1]} (mean over seeds); "
              "the final multiples of 10,000 samples beside them. Configurations whose ranking statistics differ "
-             "by less than their spread over seeds are not told apart by it: see the verdicts below.", "",
+             "by less than their spread over seeds are not told apart by it: see the verdicts below. The verdict "
+             "'each at its best configuration' takes the first of those measured over the most seeds: a "
+             "configuration screened on fewer seeds has no spread to support a verdict.", "",
              f"| model | rank | configuration | seeds | ema, last {LATE_EPOCHS} epochs | raw, last {LATE_EPOCHS} "
              "epochs | ema, final | raw, final |", "|---|---|---|---|---|---|---|---|"]
     for model, labels in groups.items():
@@ -249,16 +251,21 @@ def _ranking(summary, ranked):
     return lines
 
 
-def _best_against_best(ranked, comparisons):
+def _best_against_best(summary, ranked, comparisons):
     """[(why, first, second)]: each model with attention at its best configuration against GAN at GAN's (the
-    conditional against the conditional), where the given comparisons do not pair those two already."""
+    conditional against the conditional), where the given comparisons do not pair those two already. A model's
+    best is the first ranked of its configurations measured over the most seeds."""
+    def best(labels):
+        seeds = {label: summary[(label, "ema", LATE_COLUMN[0])][2] for label in labels}
+        return next(label for label in labels if seeds[label] == max(seeds.values()))
+
     paired = {(first, second) for _, first, second in comparisons}
     found = []
     for model, labels in ranked.items():
         gan_type, _, rest = model.partition(" ")
         control = " ".join(["GAN", rest]).strip()
-        if gan_type != "GAN" and control in ranked and (ranked[control][0], labels[0]) not in paired:
-            found.append(("each at its best configuration", ranked[control][0], labels[0]))
+        if gan_type != "GAN" and control in ranked and (best(ranked[control]), best(labels)) not in paired:
+            found.append(("each at its best configuration", best(ranked[control]), best(labels)))
     return found
 
 
