@@ -264,8 +264,10 @@ def _best_against_best(summary, ranked, comparisons):
     for model, labels in ranked.items():
         gan_type, _, rest = model.partition(" ")
         control = " ".join(["GAN", rest]).strip()
-        if gan_type != "GAN" and control in ranked and (best(ranked[control]), best(labels)) not in paired:
-            found.append(("each at its best configuration", best(ranked[control]), best(labels)))
+        if gan_type != "GAN" and control in ranked:
+            pair = (best(ranked[control]), best(labels))
+            if pair not in paired:
+                found.append(("each at its best configuration", *pair))
     return found
 
 
