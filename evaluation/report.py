@@ -344,7 +344,7 @@ def _gamma_table(runs):
     for label, seeds in runs.items():
         for seed, folder in sorted(seeds.items()):
             log = read_csv(os.path.join(folder, TRAIN_LOG))
-            if log and log[-1].get("gamma_g"):
+            if log and any(log[-1].get(g) for g in GAMMA_FIELDS):  # --attention_at 14 logs no gamma_g
                 rows.append((label, seed, log[-1]))
     if not rows:
         return []

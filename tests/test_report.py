@@ -183,3 +183,19 @@ def test_epoch_times_of_two_machines_are_never_pooled(tmp_path):
         (folder / "train_log.csv").write_text("\n".join(lines) + "\n")
     by_machine = report._epoch_seconds_by_machine([str(tmp_path / "seed0"), str(tmp_path / "seed1")])
     assert {m: float(np.median(s)) for m, s in by_machine.items()} == {"fast": 110.0, "slow": 330.0}
+
+
+def test_the_gamma_table_has_a_row_for_every_attention_run_wherever_its_blocks_sit(tmp_path):
+    logs = {"SAGAN": "gamma_g,gamma_d,gamma_g14,gamma_d14\n0.5,-0.25,,",
+            "SAGAN_at14": "gamma_g,gamma_d,gamma_g14,gamma_d14\n,,-1.25,0.125",
+            "GAN": "gamma_g,gamma_d,gamma_g14,gamma_d14\n,,,"}
+    runs = {}
+    for label, log in logs.items():
+        header, values = log.split("\n")
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "train_log.csv").write_text(f"step,epoch,{header}\n100,20,{values}\n")
+        runs[label] = {0: str(tmp_path / label)}
+    lines = report._gamma_table(runs)
+    assert "| SAGAN | 0 | 20 | +0.5000 | -0.2500 | — | — |" in lines
+    assert "| SAGAN_at14 | 0 | 20 | — | — | -1.2500 | +0.1250 |" in lines
+    assert not any(line.startswith("| GAN |") for line in lines)
