@@ -29,6 +29,9 @@ CONDITIONAL_REPORTED = [("label_accuracy", "label accuracy", False),
                         ("intra_fcd_multiple", "intra-class FCD / floor", True),
                         ("cas", "classification accuracy score", False)]
 FCD_PANELS = {"ema": "averaged G", "raw": "raw G"}  # fcd.png's panels, left to right, by weights
+# A run whose last logged multiple is above this has diverged (a collapsed G sits near 1,000): fcd.png leaves
+# it out, so that its curve does not flatten everyone else's, and says so beneath the figure.
+DIVERGED_MULTIPLE = 100.0
 
 
 def mean_std(values):
@@ -302,7 +305,7 @@ def _figures(runs, out_dir):
             lines.append(f"![{label}](samples_{label}.png) ")
         lines += ["", "In order: " + ", ".join(grids) + "."]
     # One colour per configuration; seeds are bands (losses, FCD) or thin lines (gamma, whose sign differs by seed).
-    curves, gammas, fcds, styles = {}, {}, {}, {}
+    curves, gammas, fcds, styles, diverged = {}, {}, {}, {}, []
     for i, (label, seeds) in enumerate(runs.items()):
         colour = f"C{i % 10}"
         for seed_, folder in seeds.items():
@@ -317,7 +320,9 @@ def _figures(runs, out_dir):
             for weights, suffix in WEIGHT_SUFFIXES.items():
                 column = "fcd_multiple" + suffix  # runs logged before the honest yardstick have only the FCD
                 epochs = [r for r in read_csv(os.path.join(folder, TRAIN_LOG)) if r.get(column)]
-                if epochs:
+                if epochs and float(epochs[-1][column]) > DIVERGED_MULTIPLE:
+                    diverged.append(f"{label} seed {seed_} ({FCD_PANELS[weights]}, {float(epochs[-1][column]):,.0f})")
+                elif epochs:
                     _add(fcds.setdefault(FCD_PANELS[weights], {}), styles, label,
                          ([int(r["epoch"]) for r in epochs], [float(r[column]) for r in epochs]), colour, "-")
     plot_curves(curves, os.path.join(out_dir, "losses.png"), "losses (mean over seeds, band: their range)",
@@ -335,6 +340,9 @@ def _figures(runs, out_dir):
                     xlabel="epoch", log_y=True, styles=styles, band=True,  # the first epoch's is ten times the last's
                     reference=(1.0, "the floor"))
         lines += ["![fcd](fcd.png)", ""]
+    if diverged:
+        lines += [f"Not drawn in fcd.png, above {DIVERGED_MULTIPLE:g} times the floor at their last epoch: "
+                  + ", ".join(diverged) + ". Their numbers are in the tables above.", ""]
     return lines
 
 

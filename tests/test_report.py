@@ -199,3 +199,19 @@ def test_the_gamma_table_has_a_row_for_every_attention_run_wherever_its_blocks_s
     assert "| SAGAN | 0 | 20 | +0.5000 | -0.2500 | — | — |" in lines
     assert "| SAGAN_at14 | 0 | 20 | — | — | -1.2500 | +0.1250 |" in lines
     assert not any(line.startswith("| GAN |") for line in lines)
+
+
+def test_a_diverged_run_is_left_out_of_the_fcd_figure_and_named_beneath_it(tmp_path, monkeypatch):
+    drawn = {}
+    monkeypatch.setattr(report, "plot_panels", lambda panels, *args, **kwargs: drawn.update(panels))
+    runs = {}
+    for label, multiple in (("GAN", 1.5), ("SAGAN_at14", 950.0)):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "train_log.csv").write_text(
+            "step,epoch,d_loss,g_loss,fcd_multiple,fcd_multiple_ema\n"
+            f"100,1,0.9,2.1,{multiple * 2},{multiple * 2}\n200,2,0.8,2.2,{multiple},{multiple}\n")
+        runs[label] = {0: str(tmp_path / label)}
+    lines = report._figures(runs, str(tmp_path))
+    assert set(drawn["averaged G"]) == set(drawn["raw G"]) == {"GAN"}
+    note = next(line for line in lines if line.startswith("Not drawn"))
+    assert "SAGAN_at14 seed 0 (raw G, 950)" in note and "GAN seed" not in note
