@@ -29,7 +29,7 @@ CONDITIONAL_REPORTED = [("label_accuracy", "label accuracy", False),
                         ("intra_fcd_multiple", "intra-class FCD / floor", True),
                         ("cas", "classification accuracy score", False)]
 FCD_PANELS = {"ema": "averaged G", "raw": "raw G"}  # fcd.png's panels, left to right, by weights
-# A run whose last logged multiple is above this has diverged (a collapsed G sits near 1,000): fcd.png leaves
+# A run whose last logged multiple is above this (or NaN) has diverged (a collapsed G sits near 1,000): fcd.png leaves
 # it out, so that its curve does not flatten everyone else's, and says so beneath the figure.
 DIVERGED_MULTIPLE = 100.0
 
@@ -320,8 +320,9 @@ def _figures(runs, out_dir):
             for weights, suffix in WEIGHT_SUFFIXES.items():
                 column = "fcd_multiple" + suffix  # runs logged before the honest yardstick have only the FCD
                 epochs = [r for r in read_csv(os.path.join(folder, TRAIN_LOG)) if r.get(column)]
-                if epochs and float(epochs[-1][column]) > DIVERGED_MULTIPLE:
-                    diverged.append(f"{label} seed {seed_} ({FCD_PANELS[weights]}, {float(epochs[-1][column]):,.0f})")
+                last = float(epochs[-1][column]) if epochs else None
+                if last is not None and not last <= DIVERGED_MULTIPLE:  # NaN too
+                    diverged.append(f"{label} seed {seed_} ({FCD_PANELS[weights]}, {last:,.0f})")
                 elif epochs:
                     _add(fcds.setdefault(FCD_PANELS[weights], {}), styles, label,
                          ([int(r["epoch"]) for r in epochs], [float(r[column]) for r in epochs]), colour, "-")
@@ -340,8 +341,11 @@ def _figures(runs, out_dir):
                     xlabel="epoch", log_y=True, styles=styles, band=True,  # the first epoch's is ten times the last's
                     reference=(1.0, "the floor"))
         lines += ["![fcd](fcd.png)", ""]
+    elif os.path.exists(os.path.join(out_dir, "fcd.png")):
+        os.remove(os.path.join(out_dir, "fcd.png"))  # an earlier report's figure would stand for these runs
     if diverged:
-        lines += [f"Not drawn in fcd.png, above {DIVERGED_MULTIPLE:g} times the floor at their last epoch: "
+        where = "Not drawn in fcd.png" if fcds else "No FCD figure: every run diverged"
+        lines += [f"{where}, above {DIVERGED_MULTIPLE:g} times the floor (or not a number) at their last epoch: "
                   + ", ".join(diverged) + ". Their numbers are in the tables above.", ""]
     return lines
 
