@@ -333,6 +333,8 @@ def _figures(runs, out_dir):
         plot_curves(gammas, os.path.join(out_dir, "gammas.png"),
                     "attention scale (gamma, or the paper's sigma), one line per seed", styles=styles)
         lines += ["![gamma](gammas.png)", ""] + _gamma_table(runs)
+    elif os.path.exists(os.path.join(out_dir, "gammas.png")):
+        os.remove(os.path.join(out_dir, "gammas.png"))  # an earlier report's, of runs no longer compared
     if fcds:  # runs trained with --eval_every
         plot_panels({panel: fcds[panel] for panel in FCD_PANELS.values() if panel in fcds},
                     os.path.join(out_dir, "fcd.png"),

@@ -201,7 +201,7 @@ def test_the_gamma_table_has_a_row_for_every_attention_run_wherever_its_blocks_s
     assert not any(line.startswith("| GAN |") for line in lines)
 
 
-def test_a_diverged_run_is_left_out_of_the_fcd_figure_and_named_beneath_it(tmp_path, monkeypatch):
+def test_a_diverged_run_is_left_out_of_the_fcd_figure_and_named_beneath_it_and_stale_figures_go(tmp_path, monkeypatch):
     drawn = {}
     monkeypatch.setattr(report, "plot_panels", lambda panels, *args, **kwargs: drawn.update(panels))
     runs = {}
@@ -216,11 +216,13 @@ def test_a_diverged_run_is_left_out_of_the_fcd_figure_and_named_beneath_it(tmp_p
     note = next(line for line in lines if line.startswith("Not drawn"))
     assert "SAGAN_at14 seed 0 (raw G, 950)" in note and "GAN seed" not in note
 
-    (tmp_path / "fcd.png").write_bytes(b"an earlier report's figure")
+    for stale in ("fcd.png", "gammas.png"):  # an earlier report's figures, of other runs
+        (tmp_path / stale).write_bytes(b"an earlier report's figure")
     (tmp_path / "GAN" / "train_log.csv").write_text(  # a run whose FCD became NaN has diverged too
         "step,epoch,d_loss,g_loss,fcd_multiple,fcd_multiple_ema\n100,1,0.9,2.1,3.0,3.0\n200,2,nan,nan,nan,nan\n")
     drawn.clear()
     lines = report._figures(runs, str(tmp_path))
     assert not drawn and not (tmp_path / "fcd.png").exists() and "![fcd](fcd.png)" not in lines
+    assert not (tmp_path / "gammas.png").exists()  # neither of these runs has attention
     note = next(line for line in lines if line.startswith("No FCD figure"))
     assert "GAN seed 0 (raw G, nan)" in note
