@@ -74,7 +74,10 @@ def nearest_distances(queries, pool, exclude=None):
         squared = (block * block).sum(1)[:, None] + pool_norms[None, :] - 2 * block @ pool.T  # [chunk, pool]
         if exclude is not None:
             squared[np.arange(len(block)), exclude[start:start + NN_CHUNK]] = np.inf
-        nearest[start:start + len(block)] = np.sqrt(np.maximum(squared.min(1), 0))
+        # The expansion above loses ~1e-3 to float32 cancellation, which would hide an exact copy: it only picks
+        # the neighbour, whose distance is then taken directly.
+        neighbour = pool[squared.argmin(1)].astype(np.float64)
+        nearest[start:start + len(block)] = np.sqrt(((block.astype(np.float64) - neighbour) ** 2).sum(1))
     return nearest
 
 

@@ -106,7 +106,7 @@ def test_nearest_distances_match_a_direct_search():
     pool = rng.integers(0, 256, (60, 28, 28, 1), dtype=np.uint8)
     queries = pool[[3, 7]]
     direct = np.sqrt(((queries.reshape(2, 1, -1) / 255. - pool.reshape(1, 60, -1) / 255.) ** 2).sum(-1))
-    assert nearest_distances(queries, pool) == pytest.approx([0, 0], abs=1e-3)
+    assert list(nearest_distances(queries, pool)) == [0, 0]  # a copy sits at exactly 0 whatever the CPU's rounding
     direct[[0, 1], [3, 7]] = np.inf
     assert nearest_distances(queries, pool, exclude=np.array([3, 7])) == pytest.approx(direct.min(1), rel=1e-4)
 
