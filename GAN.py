@@ -222,6 +222,19 @@ class GAN:
                                                              global_step=self.global_step), g_after)
         self.checkpoints = Checkpoints(self)
 
+    def count_parameters(self):
+        """(G's, D's) trainable parameters, from the two nets alone in a graph of their own: counting them needs
+        no optimiser, training step or averaged G."""
+        labels = None
+        with tf.Graph().as_default():
+            tf1.set_random_seed(self.config.seed)  # the initialisers are random ops, which determinism wants seeded
+            if self.config.conditional:
+                labels = tf1.placeholder(tf.int32, [None])
+            self.generator(tf1.placeholder(tf.float32, [None, self.config.z_dim]), is_training=False, labels=labels)
+            self.discriminator(tf1.placeholder(tf.float32, [None, *IMAGE_SHAPE]), is_training=False, labels=labels)
+            return tuple(sum(v.shape.num_elements() for v in tf1.trainable_variables(scope=f"{net}/"))
+                         for net in ("generator", "discriminator"))
+
     def _gradients(self, optimizer, loss, var_list):
         """[(gradient, variable)] of the loss; across towers each tower's part is computed on its device."""
         return optimizer.compute_gradients(loss, var_list=var_list, colocate_gradients_with_ops=bool(self.towers))

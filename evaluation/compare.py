@@ -119,10 +119,8 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print)
                 with session() as sess, activity(f"evaluating {name}", "the runs evaluated before it keep "
                                                                        "their metrics.json"):
                     evaluate_checkpoint(build(config, folders, sess), yardstick, num_eval_samples, log)
-        with session():
-            model = build(configs[label], folders, None)
-            parameter_counts[label] = tuple(sum(v.shape.num_elements() for v in variables)
-                                            for variables in (model.g_vars, model.d_vars))
+        config = configs[label]
+        parameter_counts[label] = model_class(config.gan_type)(None, config, folders).count_parameters()
     result_dirs = {label: {seed: folders.of("result", name) for seed, name in seeds.items()}
                    for label, seeds in runs.items()}
     out_dir = os.path.join(folders.result_dir, report_dir_name(base.dataset, base.precision))

@@ -62,10 +62,10 @@ def test_train_writes_checkpoint_logs_and_images(workdir, run_main, gan_type, ca
 
 @pytest.mark.parametrize("flags, name", [
     ((), "SAGAN_mnist_8_62"),
-    # The levers whose schedules depend on the step: both must pick up where they stopped.
-    (("--ema_decay", "0.9999", "--ema_warmup", "--lr_decay_start", "0.25"),
-     "SAGAN_mnist_8_62_ema0.9999_emawarmup_lrdecay0.25"),
-    (("--conditional",), "SAGAN_mnist_8_62_cond")])  # the labels each step draws must follow it too
+    # What depends on the step must pick up where it stopped: the average's warm-up, the learning rates'
+    # decay, and the labels a conditional G draws.
+    (("--ema_decay", "0.9999", "--ema_warmup", "--lr_decay_start", "0.25", "--conditional"),
+     "SAGAN_mnist_8_62_ema0.9999_emawarmup_lrdecay0.25_cond")])
 def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_main, monkeypatch, flags, name):
     tf.config.experimental.enable_op_determinism()
     assert run_main("--gan_type", "SAGAN", *flags, "--checkpoint_dir", "whole") == 0

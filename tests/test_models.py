@@ -42,6 +42,7 @@ def built(model_class, train_step="fused"):
 def test_trainable_parameter_counts(model_class, g_params, d_params):
     _, model = built(model_class)
     assert (count(model.g_vars), count(model.d_vars)) == (g_params, d_params)
+    assert model.count_parameters() == (g_params, d_params)  # the nets alone, as compare counts them
 
 
 @pytest.mark.parametrize("model_class", [GAN, SAGAN])
