@@ -17,6 +17,12 @@ from common import data  # noqa: E402
 
 TINY_TRAIN, TINY_TEST = 40, 8  # 48 images: 6 batches of 8
 
+from training import ema  # noqa: E402
+
+# The averaged G's standing statistics over 8 batches, not 64: the tests' runs are tiny, and each use of the
+# averaged G takes them anew. Child processes keep 64.
+ema.STANDING_BATCHES = 8
+
 
 def write_tiny_dataset(folder, n_train=TINY_TRAIN, n_test=TINY_TEST, gz=False, seed=0):
     """Write four small random IDX files (raw or .gz) into folder."""
