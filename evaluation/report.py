@@ -289,6 +289,13 @@ def _epoch_seconds_by_machine(folders):
     return seconds or {"not recorded": [float("nan")]}
 
 
+def _remove_stale(out_dir, name):
+    """Remove a figure an earlier report drew and this one does not: left, it would stand for these runs."""
+    path = os.path.join(out_dir, name)
+    if os.path.exists(path):
+        os.remove(path)
+
+
 def _figures(runs, out_dir):
     """Last-epoch grids from identical z, loss, gamma and FCD curves; their markdown lines."""
     lines = []
@@ -333,8 +340,8 @@ def _figures(runs, out_dir):
         plot_curves(gammas, os.path.join(out_dir, "gammas.png"),
                     "attention scale (gamma, or the paper's sigma), one line per seed", styles=styles)
         lines += ["![gamma](gammas.png)", ""] + _gamma_table(runs)
-    elif os.path.exists(os.path.join(out_dir, "gammas.png")):
-        os.remove(os.path.join(out_dir, "gammas.png"))  # an earlier report's, of runs no longer compared
+    else:
+        _remove_stale(out_dir, "gammas.png")
     if fcds:  # runs trained with --eval_every
         plot_panels({panel: fcds[panel] for panel in FCD_PANELS.values() if panel in fcds},
                     os.path.join(out_dir, "fcd.png"),
@@ -343,8 +350,8 @@ def _figures(runs, out_dir):
                     xlabel="epoch", log_y=True, styles=styles, band=True,  # the first epoch's is ten times the last's
                     reference=(1.0, "the floor"))
         lines += ["![fcd](fcd.png)", ""]
-    elif os.path.exists(os.path.join(out_dir, "fcd.png")):
-        os.remove(os.path.join(out_dir, "fcd.png"))  # an earlier report's figure would stand for these runs
+    else:
+        _remove_stale(out_dir, "fcd.png")
     if diverged:
         where = "Not drawn in fcd.png" if fcds else "No FCD figure: every run diverged"
         lines += [f"{where}, above {DIVERGED_MULTIPLE:g} times the floor (or not a number) at their last epoch: "
