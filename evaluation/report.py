@@ -24,6 +24,11 @@ REPORTED = [("fcd", "FCD", True), ("fcd_multiple", "FCD / floor", True), ("kid",
 # configurations, since one epoch's FCD moves by more than configurations differ.
 LATE_EPOCHS = 5
 LATE_COLUMN = ("late_fcd_multiple", f"FCD / floor, last {LATE_EPOCHS} epochs", True)
+# Each multiple's excess over its floor, FCD - floor: it moves less with the sample count than the multiple
+# does, so the per-epoch figures (5,000 samples) and the final ones (10,000) can be set side by side. Shown
+# beside the multiples, never judged apart from them (an FCD difference is the same in both).
+EXCESS_COLUMN = ("fcd_excess", "FCD − floor", True)
+LATE_EXCESS_COLUMN = ("late_fcd_excess", f"FCD − floor, last {LATE_EPOCHS} epochs", True)
 # A conditional run's own columns (evaluation/conditional.py); runs without them show a dash.
 CONDITIONAL_REPORTED = [("label_accuracy", "label accuracy", False),
                         ("intra_fcd_multiple", "intra-class FCD / floor", True),
@@ -90,12 +95,25 @@ def verdict_cell(lower_is_better, first_stats, second_stats, names=MODEL_NAMES, 
     return f"{difference:+.3g}: {allows}"
 
 
+def _late_mean(folder, value):
+    """The mean of value(row) over a run's last LATE_EPOCHS logged epochs (rows where it is not None), or None."""
+    values = ((int(r["epoch"]), value(r)) for r in read_csv(os.path.join(folder, TRAIN_LOG)))
+    by_epoch = {epoch: v for epoch, v in values if v is not None}
+    last = sorted(by_epoch)[-LATE_EPOCHS:]  # a resumed run may log an epoch twice: its latest row counts
+    return float(np.mean([by_epoch[e] for e in last])) if last else None
+
+
 def late_multiple(folder, suffix):
     """The mean of a run's per-epoch FCD multiples over its last LATE_EPOCHS epochs, or None."""
     column = "fcd_multiple" + suffix
-    by_epoch = {int(r["epoch"]): float(r[column]) for r in read_csv(os.path.join(folder, TRAIN_LOG)) if r.get(column)}
-    last = sorted(by_epoch)[-LATE_EPOCHS:]  # a resumed run may log an epoch twice: its latest row counts
-    return float(np.mean([by_epoch[e] for e in last])) if last else None
+    return _late_mean(folder, lambda r: float(r[column]) if r.get(column) else None)
+
+
+def late_excess(folder, suffix):
+    """The mean of a run's per-epoch FCD minus the floor it was logged with, over its last LATE_EPOCHS epochs."""
+    column = "fcd" + suffix
+    return _late_mean(folder, lambda r: float(r[column]) - float(r["fcd_floor"])
+                      if r.get(column) and r.get("fcd_floor") else None)
 
 
 def summarise(runs):
@@ -110,9 +128,14 @@ def summarise(runs):
                 values = [p[key] for p in parts if key in p]
                 if values:
                     summary[(label, weights, key)] = (*mean_std(values), len(values))
-            late = [m for m in (late_multiple(folder, suffix) for folder in seeds.values()) if m is not None]
-            if late:
-                summary[(label, weights, LATE_COLUMN[0])] = (*mean_std(late), len(late))
+            excess = [r["model" + suffix]["fcd"] - r["real_floor"]["fcd"] for r in results
+                      if "fcd" in r.get("model" + suffix, {}) and "fcd" in r["real_floor"]]
+            if excess:
+                summary[(label, weights, EXCESS_COLUMN[0])] = (*mean_std(excess), len(excess))
+            for (key, _, _), of_run in ((LATE_COLUMN, late_multiple), (LATE_EXCESS_COLUMN, late_excess)):
+                late = [m for m in (of_run(folder, suffix) for folder in seeds.values()) if m is not None]
+                if late:
+                    summary[(label, weights, key)] = (*mean_std(late), len(late))
             spreads = [p["fcd_spread"] for p in parts if "fcd_spread" in p]
             if spreads and len(spreads) == len(parts):  # the noise of a mean of runs, each with its own
                 noise[(label, weights)] = float(np.sqrt(np.sum(np.square(spreads)))) / len(spreads)
@@ -120,7 +143,10 @@ def summarise(runs):
             for key, _, _ in REPORTED:
                 if key in r["real_floor"]:
                     floors.setdefault(key, []).append(r["real_floor"][key])
-    return summary, noise, {key: float(np.mean(v)) for key, v in floors.items()}
+    floors = {key: float(np.mean(v)) for key, v in floors.items()}
+    if "fcd" in floors:
+        floors[EXCESS_COLUMN[0]] = 0.0
+    return summary, noise, floors
 
 
 def _noise(noise, first, second, key):
@@ -131,8 +157,15 @@ def _noise(noise, first, second, key):
 
 
 def _cell(stats):
+    """'mean ± std' over seeds, both to the mean's decimals (4 significant digits); the mean alone for one seed."""
     mean, std, seeds = stats
-    return f"{mean:.4g} ± {std:.2g}" if seeds > 1 else f"{mean:.4g}"
+    if seeds < 2:
+        return f"{mean:.4g}"
+    shown = f"{mean:#.4g}".rstrip(".")  # trailing zeros kept: 1.530, not 1.53
+    if "e" in shown:  # a mean too small or too large for plain decimals: both in the same exponent form
+        return f"{mean:.3e} ± {std:.3e}"
+    decimals = len(shown.partition(".")[2])
+    return f"{shown} ± {std:.{decimals}f}"
 
 
 def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models=None):
@@ -145,19 +178,24 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models
     os.makedirs(out_dir, exist_ok=True)
     summary, noise, floors = summarise(runs)
     present = {key for _, _, key in summary}
-    shown = [column for column in REPORTED[:2] + [LATE_COLUMN] + REPORTED[2:] + CONDITIONAL_REPORTED
-             if column in REPORTED or column[0] in present]
+    shown = [column for column in REPORTED[:2] + [EXCESS_COLUMN, LATE_COLUMN, LATE_EXCESS_COLUMN] + REPORTED[2:]
+             + CONDITIONAL_REPORTED if column in REPORTED or column[0] in present]
+    judged = [column for column in shown if column not in (EXCESS_COLUMN, LATE_EXCESS_COLUMN)]
     some = read_result(next(iter(next(iter(runs.values())).values())))
     lines = ["# " + " against ".join(runs), "",
              "Seeds: " + ", ".join(f"{label} {sorted(seeds)}" for label, seeds in runs.items()) + ". Each metric "
              f"compares {some['num_samples']} generated images with {some.get('reference_images', 'the')} reference "
              "images in the classifier's feature space; the real floor is as many other real images of the "
-             "dataset G learns from, measured the same way, and 'FCD / floor' each run's FCD as a multiple of it. "
+             "dataset G learns from, measured the same way, 'FCD / floor' each run's FCD as a multiple of it and "
+             "'FCD − floor' its excess over it. ↓ marks a column where lower is better, ↑ one where higher is. "
              "'raw' is G's own weights, 'ema' their moving average (--ema_decay)." + (
                  f" '{LATE_COLUMN[1]}' is the mean of the multiples measured after each of a run's last "
                  f"{LATE_EPOCHS} epochs (train_log.csv): steadier than one final FCD, it ranks configurations. Those "
-                 "are of 5,000 samples against a floor of 5,000 real images, which sits higher than the floor of "
-                 "more, so they read lower than the final multiples."
+                 "are of 5,000 samples against a floor of 5,000 real images; the final ones are of "
+                 f"{some['num_samples']:,} against {some['num_samples']:,}. The floor of fewer images sits higher, so "
+                 "the same G reads a lower multiple at 5,000 than at the final count: compare per-epoch multiples "
+                 "only with each other, and final ones with each other. The excess over the floor moves less with "
+                 "the count."
                  if LATE_COLUMN in shown else ""), "",
              "| configuration | weights | " + " | ".join(f"{label} {'↓' if lower else '↑'}"
                                                         for _, label, lower in shown) + " |",
@@ -175,28 +213,29 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models
             f"{label} {weights} {value:.2g}" for (label, weights), value in noise.items()) + "."]
 
     ranked = _ranked(summary, models or {label: label for label in runs})
-    lines += _ranking(summary, ranked)
+    lines += _ranking(summary, ranked, some["num_samples"])
     rows = []  # (first cell, weights cell, {metric key: verdict cell})
     for why, first, second in comparisons + _best_against_best(summary, ranked, comparisons):
         for weights in WEIGHT_SUFFIXES:
             rows.append((_comparison_name(why, first, second), weights, {
                 key: verdict_cell(lower, summary[(first, weights, key)], summary[(second, weights, key)],
                                    (first, second), _noise(noise, (first, weights), (second, weights), key))
-                for key, _, lower in shown if (first, weights, key) in summary and (second, weights, key) in summary}))
+                for key, _, lower in judged if (first, weights, key) in summary and (second, weights, key) in summary}))
     for label in runs:
         rows.append((_comparison_name("averaged G against raw", label, label), "ema against raw", {
             key: verdict_cell(lower, summary[(label, "raw", key)], summary[(label, "ema", key)], ("raw", "ema"),
                                _noise(noise, (label, "raw"), (label, "ema"), key))
-            for key, _, lower in shown if (label, "ema", key) in summary and (label, "raw", key) in summary}))
+            for key, _, lower in judged if (label, "ema", key) in summary and (label, "raw", key) in summary}))
     rows = [row for row in rows if row[2]]
     if rows:
-        columns = [(key, label) for key, label, _ in shown if any(key in cells for _, _, cells in rows)]
+        columns = [(key, label) for key, label, _ in judged if any(key in cells for _, _, cells in rows)]
         lines += ["", "## What the numbers say", "",
                   "Each cell is the second side's mean minus the first's, then what the spread allows: **within the "
                   "sampling noise** (FCD only: the difference is within twice the noise of the samples themselves), "
                   "**one seed** (a side has one seed, so the spread over seeds is unknown and no verdict is drawn), "
-                  "**within the spread** (the difference is within the larger std over seeds), or the side that "
-                  "is better beyond both.", "",
+                  "**within the spread** (the difference is within the larger std over seeds), or, in bold, the "
+                  "side that is better beyond both. The excesses over the floor are not judged apart: their "
+                  "differences are the FCD's.", "",
                   "| comparison | weights | " + " | ".join(label for _, label in columns) + " |",
                   "|---|---|" + "---|" * len(columns)]
         lines += [f"| {name} | {weights} | " + " | ".join(cells.get(key, "—") for key, _ in columns) + " |"
@@ -231,26 +270,54 @@ def _ranked(summary, models):
             for model, labels in groups.items()}
 
 
-def _ranking(summary, ranked):
-    """Markdown lines: the ranked configurations (_ranked) of each model that has more than one."""
+def _most_seeded(summary, labels):
+    """(the configurations of labels measured over the most seeds, the others), each in the order of labels.
+
+    The ranking rule: a configuration measured on fewer seeds than the most-seeded one of its model is a screen.
+    Its spread over seeds is unknown or less well known, so it is listed apart and not ranked."""
+    seeds = {label: summary[(label, "ema", LATE_COLUMN[0])][2] for label in labels}
+    most = max(seeds.values())
+    return [label for label in labels if seeds[label] == most], [label for label in labels if seeds[label] < most]
+
+
+def _ranking(summary, ranked, num_samples):
+    """Markdown lines: the configurations (_ranked) of each model that has more than one, the most-seeded ones
+    ranked and the screens on fewer seeds listed apart, unranked (_most_seeded); num_samples: of the final FCDs."""
     late, final = LATE_COLUMN[0], "fcd_multiple"
     groups = {model: labels for model, labels in ranked.items() if len(labels) > 1}
     if not groups:
         return []
-    lines = ["", "## Ranking", "",
-             f"Each model's configurations, best first by the averaged G's {LATE_COLUMN[1]} (mean over seeds); "
-             "the final multiples of 10,000 samples beside them. Configurations whose ranking statistics differ "
-             "by less than their spread over seeds are not told apart by it: see the verdicts below. The verdict "
-             "'each at its best configuration' takes the first of those measured over the most seeds: a "
-             "configuration screened on fewer seeds has no spread to support a verdict.", "",
-             f"| model | rank | configuration | seeds | ema, last {LATE_EPOCHS} epochs | raw, last {LATE_EPOCHS} "
-             "epochs | ema, final | raw, final |", "|---|---|---|---|---|---|---|---|"]
+    kinds = [(late, LATE_EXCESS_COLUMN[0], f"last {LATE_EPOCHS} epochs"), (final, EXCESS_COLUMN[0], "final")]
+    columns = [(key, weights) for multiple, excess, _ in kinds for weights in ("ema", "raw")
+               for key in (multiple, excess)]
+    header = " | ".join(f"{weights}, {when}: × floor ↓ | FCD − floor ↓" for _, _, when in kinds
+                        for weights in ("ema", "raw")) + " |"
+
+    def cells(label):
+        return " | ".join(_cell(summary[(label, w, key)]) if (label, w, key) in summary else "—"
+                          for key, w in columns)
+
+    rows, screens = [], []
     for model, labels in groups.items():
-        for rank, label in enumerate(labels, start=1):
-            cells = [_cell(summary[(label, w, key)]) if (label, w, key) in summary else "—"
-                     for key, w in ((late, "ema"), (late, "raw"), (final, "ema"), (final, "raw"))]
-            lines.append(f"| {model} | {rank} | {label} | {summary[(label, 'ema', late)][2]} | " + " | ".join(cells)
-                         + " |")
+        most, fewer = _most_seeded(summary, labels)
+        rows += [f"| {model} | {rank} | {label} | {summary[(label, 'ema', late)][2]} | {cells(label)} |"
+                 for rank, label in enumerate(most, start=1)]
+        screens += [f"| {model} | {label} | {summary[(label, 'ema', late)][2]} | {cells(label)} |"
+                    for label in sorted(fewer)]
+    lines = ["", "## Ranking", "",
+             f"The rule: each model's configurations measured over its most seeds are ranked, best first by the "
+             f"averaged G's {LATE_COLUMN[1]} (mean over seeds). A configuration measured on fewer seeds is a "
+             "screen: its spread over seeds is not known as well, so it is listed apart, below, and not ranked, "
+             "whatever its numbers. Configurations whose ranking statistics differ by less than their spread over "
+             "seeds are not told apart by it: see the verdicts below. The verdict 'each at its best configuration' "
+             f"takes the first ranked. Per-epoch multiples (last {LATE_EPOCHS} epochs) are of 5,000 samples against "
+             f"a floor of 5,000, the final ones of {num_samples:,} against {num_samples:,}: compare each only with "
+             "its own kind.", "",
+             "| model | rank | configuration | seeds | " + header,
+             "|---|---|---|---|" + "---|" * len(columns)] + rows
+    if screens:
+        lines += ["", "Screens, on fewer seeds than their model's most-seeded configurations: not ranked.", "",
+                  "| model | configuration | seeds | " + header, "|---|---|---|" + "---|" * len(columns)] + screens
     return lines
 
 
@@ -259,8 +326,7 @@ def _best_against_best(summary, ranked, comparisons):
     conditional against the conditional), where the given comparisons do not pair those two already. A model's
     best is the first ranked of its configurations measured over the most seeds."""
     def best(labels):
-        seeds = {label: summary[(label, "ema", LATE_COLUMN[0])][2] for label in labels}
-        return next(label for label in labels if seeds[label] == max(seeds.values()))
+        return _most_seeded(summary, labels)[0][0]
 
     paired = {(first, second) for _, first, second in comparisons}
     found = []

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from evaluation import report
 import utils
@@ -88,13 +89,31 @@ def test_the_report_gives_each_fcd_as_a_multiple_of_its_floor_and_its_noise(tmp_
     text = report.write_report(runs, [("attention against its control", "GAN", "SAGAN")],
                                {"GAN": (1, 2), "SAGAN": (3, 4)}, str(tmp_path / "report"), log=lambda *a: None)
     header = next(line for line in text.splitlines() if line.startswith("| configuration"))
-    assert "FCD / floor ↓" in header
-    assert any(line.startswith("| SAGAN | raw | 6.2 | 3.1 |") for line in text.splitlines()), text
+    assert "| FCD / floor ↓ | FCD − floor ↓ |" in header
+    assert any(line.startswith("| SAGAN | raw | 6.2 | 3.1 | 4.2 |") for line in text.splitlines()), text
     assert "sampling noise" in text and "SAGAN raw 0.5" in text
     fcd = verdict_column(text, "FCD")
     assert fcd["SAGAN against GAN (attention against its control)", "raw"] == "+0.2: within the sampling noise"
     assert verdict_column(text, "FCD / floor")["SAGAN against GAN (attention against its control)", "raw"] == (
         "+0.1: one seed")  # 0.2 < 2 * 0.71; the multiple has no noise of its own
+    with pytest.raises(ValueError):  # the excess is shown beside the multiple, not judged: its difference is FCD's
+        verdict_column(text, "FCD − floor")
+
+
+def test_every_mean_and_std_have_the_same_decimals():
+    assert report._cell((4.377, 1.1, 3)) == "4.377 ± 1.100"
+    assert report._cell((2.03, 0.1, 3)) == "2.030 ± 0.100"  # trailing zeros kept, on both sides
+    assert report._cell((16.12, 1.3, 3)) == "16.12 ± 1.30"
+    assert report._cell((4192.0, 13.1, 2)) == "4192 ± 13"
+    assert report._cell((1.36, 0.0, 1)) == "1.36"  # one seed: no spread
+
+
+def test_the_last_epochs_excess_over_the_floor_uses_each_epochs_own_floor(tmp_path):
+    rows = [(1, 20.0, 4.0), (2, 9.0, 4.5), (3, 8.0, 4.5)]  # the classifier, and so the floor, changed after epoch 1
+    (tmp_path / "train_log.csv").write_text("step,epoch,fcd,fcd_floor,fcd_ema\n" + "".join(
+        f"{10 * epoch},{epoch},{fcd},{floor},\n" for epoch, fcd, floor in rows))
+    assert report.late_excess(str(tmp_path), "") == pytest.approx(np.mean([16.0, 4.5, 3.5]))
+    assert report.late_excess(str(tmp_path), "_ema") is None
 
 
 def test_conditional_columns_appear_with_a_conditional_run_and_a_dash_for_the_others(tmp_path):
@@ -145,12 +164,12 @@ def test_the_comparisons_that_matter_pair_each_configuration_with_its_controls()
         ("conditional against unconditional", gan, gan_cond)]), found
 
 
-def test_the_ranking_orders_each_models_configurations_by_the_averaged_gs_last_epochs(tmp_path):
+def test_the_ranking_ranks_the_most_seeded_configurations_and_lists_the_screens_apart(tmp_path):
     runs, late = {}, {"GAN": 2.0, "GAN_ema0.9999_emawarmup": 1.5, "SAGAN": 1.8, "SAGAN_ema0.9999_emawarmup": 2.2,
                       "GAN_lrdecay0.5": 1.0}
     for label, multiple in late.items():
         runs[label] = {}
-        for seed in ((0,) if "lrdecay" in label else (0, 1)):  # a one-seed screen ranks first, unverdicted
+        for seed in ((0,) if "lrdecay" in label else (0, 1)):  # a one-seed screen, lowest of all: not ranked
             folder = tmp_path / f"{label}_{seed}"
             fake_run(folder, 10.0, 5.0)
             (folder / "train_log.csv").write_text("step,epoch,seconds,fcd_multiple,fcd_multiple_ema\n" + "".join(
@@ -161,11 +180,15 @@ def test_the_ranking_orders_each_models_configurations_by_the_averaged_gs_last_e
                                log=lambda *a: None, models=models)
     section = text[text.index("## Ranking"):]
     section = section[:section.index("\n## ", 1)]
-    ranking = [line for line in section.splitlines() if line.startswith(("| GAN |", "| SAGAN |"))]
+    ranked_part, _, screens_part = section.partition("Screens")
+    ranking = [line for line in ranked_part.splitlines() if line.startswith(("| GAN |", "| SAGAN |"))]
     assert [line.split(" | ")[1:4] for line in ranking] == [
-        ["1", "GAN_lrdecay0.5", "1"], ["2", "GAN_ema0.9999_emawarmup", "2"], ["3", "GAN", "2"], ["1", "SAGAN", "2"],
+        ["1", "GAN_ema0.9999_emawarmup", "2"], ["2", "GAN", "2"], ["1", "SAGAN", "2"],
         ["2", "SAGAN_ema0.9999_emawarmup", "2"]], ranking
-    assert ranking[1].split(" | ")[4] == "1.55 ± 0.071"  # seeds 1.5 and 1.6
+    assert ranking[0].split(" | ")[4] == "1.550 ± 0.071"  # seeds 1.5 and 1.6
+    screens = [line for line in screens_part.splitlines() if line.startswith(("| GAN |", "| SAGAN |"))]
+    assert [line.split(" | ")[1:3] for line in screens] == [["GAN_lrdecay0.5", "1"]], screens
+    assert "not ranked" in screens_part
     late_column = verdict_column(text, "FCD / floor, last 5 epochs")
     best = "SAGAN against GAN_ema0.9999_emawarmup (each at its best configuration)"
     assert late_column[best, "ema"] == "+0.3: **GAN_ema0.9999_emawarmup better**"  # 1.85 against 1.55, spread 0.071
@@ -173,6 +196,22 @@ def test_the_ranking_orders_each_models_configurations_by_the_averaged_gs_last_e
     alone = report.write_report({"GAN": runs["GAN"]}, [], {"GAN": (1, 2)}, str(tmp_path / "alone"),
                                 log=lambda *a: None, models={"GAN": "GAN"})
     assert "## Ranking" not in alone  # one configuration has nothing to be ranked against
+
+
+def test_compare_without_runs_says_where_it_looked_and_how_to_compare_the_published_ones(tmp_path):
+    from common.errors import UserError
+    from config import Folders, ModelConfig
+    from evaluation.compare import compare
+
+    def must_not_run(*args):
+        raise AssertionError("nothing to evaluate, so nothing is loaded")
+    folders = Folders(checkpoint_dir=str(tmp_path / "checkpoint"), result_dir=str(tmp_path / "results"))
+    with pytest.raises(UserError) as raised:
+        compare(ModelConfig("GAN"), folders, must_not_run, 100, must_not_run, log=lambda *a: None)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert str(tmp_path / "checkpoint") in message and str(tmp_path / "results") in message
+    assert "--result_dir docs/runs" in message
 
 
 def test_epoch_times_of_two_machines_are_never_pooled(tmp_path):
