@@ -73,6 +73,12 @@ class GAN:
 
     # ------------------------------------------------------------ nets
 
+    @classmethod
+    def architecture(cls, net):
+        """The architecture string of net ('G' or 'D'), as the class docstring gives it."""
+        return next(line.split(":", 1)[1].strip() for line in cls.__doc__.splitlines()
+                    if line.strip().startswith(net + ":"))
+
     def attention_slot(self, net, side, is_training, reuse, spectral_norm, batch_parts=1):
         """Where SAGAN may put attention: a side x side map of G or D (config.ATTENTION_SIDES). GAN leaves it."""
         return net
@@ -130,13 +136,49 @@ class GAN:
         with self.placement.device_scope():
             self._build_model()
 
-    def _build_model(self):
+    def build_sampler(self, discriminator=False):
+        """Only what sampling, measuring and drawing attention run: G and the averaged G in inference mode (and
+        D's, with discriminator, for its attention maps), the global step, and the savers of exactly their
+        variables. No loss, optimiser or training step: a checkpoint's other variables are left unread."""
+        tf1.set_random_seed(self.config.seed)
+        self._build_placeholders()
+        self.global_step = tf1.train.get_or_create_global_step()
+        self._build_inference_nets(reuse=False, discriminator=discriminator)
+        self.checkpoints = Checkpoints(self, partial=True)
+
+    def _build_placeholders(self):
         config = self.config
         self.inputs = tf1.placeholder(tf.float32, [None, *IMAGE_SHAPE], name="real_images")
         self.z = tf1.placeholder(tf.float32, [None, config.z_dim], name="z")
         # --conditional: the real images' labels, and those G draws (also the samplers' labels); fed only then.
         self.real_labels = tf1.placeholder_with_default(tf.zeros([0], tf.int32), [None], name="real_labels")
         self.fake_labels = tf1.placeholder_with_default(tf.zeros([0], tf.int32), [None], name="fake_labels")
+
+    def _build_inference_nets(self, reuse, discriminator):
+        """G, the averaged G and (with discriminator) D in inference mode: the samplers, and the attention blocks
+        there are to look at."""
+        config = self.config
+        blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
+        sample_y = self.fake_labels if config.conditional else None
+        with new_entries(*blocks) as g_blocks:
+            self.fake_images = self.generator(self.z, is_training=False, reuse=reuse, labels=sample_y)
+        with new_entries(*blocks) as d_blocks:
+            if discriminator:
+                self.discriminator(self.inputs, is_training=False, reuse=reuse,
+                                   labels=self.real_labels if config.conditional else None)
+        # {(net, side): (beta, scale, share)} of each attention block: where it looks, and how much it changes x.
+        self.attention_blocks = {}
+        for net, built in (("generator", g_blocks), ("discriminator", d_blocks)):
+            names = [name for name in self.attention_names() if name[0] == net]
+            self.attention_blocks.update(zip(names, zip(*(built[c] for c in blocks))))
+        self.averaged = AveragedGenerator(self, self.z, config.ema_decay, self.global_step if config.ema_warmup
+                                          else None, sample_y)
+        self.ema_attention_blocks = dict(zip([n for n in self.attention_names() if n[0] == "generator"],
+                                             self.averaged.attention_blocks))
+
+    def _build_model(self):
+        config = self.config
+        self._build_placeholders()
         self.towers = replicas.towers(self.placement.devices, self.placement.params_device, self.placement.sync_bn)
         tower_scopes = [t.scope for t in self.towers] or [contextlib.nullcontext]
         inputs, zs = (replicas.slices(t, len(self.towers)) for t in (self.inputs, self.z))
@@ -186,19 +228,7 @@ class GAN:
         d_optimizer = tf1.train.AdamOptimizer(config.d_learning_rate * self.lr_scale, config.beta1, config.beta2)
         g_optimizer = tf1.train.AdamOptimizer(config.g_learning_rate * self.lr_scale, config.beta1, config.beta2)
 
-        # Inference-mode nets: G samples; D and the attention maps are there to be looked at.
-        blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
-        sample_y = self.fake_labels if config.conditional else None
-        with new_entries(*blocks) as inference:
-            self.fake_images = self.generator(self.z, is_training=False, reuse=True, labels=sample_y)
-            self.discriminator(self.inputs, is_training=False, reuse=True, labels=self.real_labels if
-                               config.conditional else None)
-        # {(net, side): (beta, scale, share)} of each attention block: where it looks, and how much it changes x.
-        self.attention_blocks = dict(zip(self.attention_names(), zip(*(inference[c] for c in blocks))))
-        self.averaged = AveragedGenerator(self, self.z, config.ema_decay, self.global_step if config.ema_warmup
-                                          else None, sample_y)
-        self.ema_attention_blocks = dict(zip([n for n in self.attention_names() if n[0] == "generator"],
-                                             self.averaged.attention_blocks))
+        self._build_inference_nets(reuse=True, discriminator=False)  # D's attention maps: build_sampler's
 
         def d_after():  # spectral norm's u of D, from its pass over the real images
             return [tf1.assign(u, u_next) for u, u_next in zip(d_pass[SN_U], d_pass[SN_U_NEXT])]

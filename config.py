@@ -55,6 +55,8 @@ class ModelConfig:
     lr_decay_start: Optional[float] = None
     # Class-conditional, as the SAGAN paper's model: G's batch norms take per-class gamma and beta, D projects.
     conditional: bool = False
+    # Batches of z (of batch_size) the averaged G's batch-norm statistics are taken over each time it is used.
+    standing_batches: int = 64
 
     def __post_init__(self):
         for field, allowed in (("gan_type", MODEL_NAMES), ("dataset", DATASETS), ("precision", PRECISIONS),
@@ -94,8 +96,16 @@ class TrainConfig:
     save_every: int = 500
     log_every: int = 50
     eval_every: int = 1  # 0: never
+    epoch_eval_samples: int = 5000  # generated images of each weights the per-epoch FCD measures
     stop_after_steps: Optional[int] = None
     weights: str = "raw"  # of the per-epoch grids and of the best checkpoint: G's own, or their average ("ema")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """How much --phase eval and compare measure beyond --num_eval_samples."""
+
+    cas_images: int = 60_000  # generated (and real) images the classification accuracy score's classifiers learn from
 
 
 @dataclasses.dataclass(frozen=True)

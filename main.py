@@ -5,9 +5,9 @@ import os
 import sys
 
 from config import (ATTENTION_BLOCKS, ATTENTION_SIDES, DATASETS, LOSSES, MODEL_NAMES, PAPER_RECIPE, PRECISIONS,
-                    SN_NETS, TRAIN_STEPS, Folders, ModelConfig, ParallelConfig, TrainConfig)
+                    SN_NETS, TRAIN_STEPS, EvalConfig, Folders, ModelConfig, ParallelConfig, TrainConfig)
 
-PHASES = ("train", "sample", "eval", "attention", "compare")
+PHASES = ("train", "sample", "eval", "attention", "compare", "export")
 RECIPES = {"article": {}, "paper": PAPER_RECIPE}  # presets of flags; a flag given explicitly wins
 # The flags that stand for a preset besides its own: D's learning rate is --learning_rate unless --lr_d is given,
 # G's is --learning_rate times --g_lr_ratio unless --lr_g is; any of them given keeps the preset off.
@@ -91,7 +91,8 @@ def build_parser():
     p.add_argument("--dataset", default=model.dataset, choices=DATASETS, help="dataset")
     p.add_argument("--phase", default="train", choices=PHASES,
                    help="train (resuming from the latest checkpoint); sample, evaluate or draw the attention "
-                        "maps of the latest checkpoint; compare every run of the dataset, over its seeds")
+                        "maps of the latest checkpoint; compare every run of the dataset, over its seeds; export the "
+                        "latest checkpoint's G as a SavedModel")
     p.add_argument("--epoch", type=bounded_int(1, 100_000), default=train.epoch, help="epochs to train in all")
     p.add_argument("--batch_size", type=bounded_int(1, 70_000), default=model.batch_size, help="batch size")
     p.add_argument("--z_dim", type=bounded_int(1, 10_000), default=model.z_dim, help="dimension of z")
@@ -131,9 +132,10 @@ def build_parser():
                         "gamma and beta, D is a projection discriminator; trained on the dataset's labels")
     p.add_argument("--digit", type=bounded_int(0, 9), default=None,
                    help="with --phase sample on a --conditional run: draw only this digit (default: the ten equally)")
-    p.add_argument("--weights", default=train.weights, choices=("raw", "ema"),
-                   help="which G the per-epoch grids, the best checkpoint, sample and attention use: its own "
-                        "weights or their moving average; eval and compare report both")
+    p.add_argument("--weights", default=None, choices=("raw", "ema"),
+                   help=f"which G the per-epoch grids, the best checkpoint, sample, attention and export use: its "
+                        f"own weights or their moving average (default: {train.weights}, and ema for export); eval "
+                        f"and compare report both")
     p.add_argument("--train_step", default=model.train_step, choices=TRAIN_STEPS,
                    help="fused: D and G steps in one session.run, G's forward pass shared; literal: the framework's "
                         "two session.run calls and its maximum-leaky-ReLU, with batch norm differentiated through "
@@ -149,12 +151,19 @@ def build_parser():
                    help="losses to steps.csv and TensorBoard every N steps")
     p.add_argument("--eval_every", type=bounded_int(0, 100_000), default=train.eval_every,
                    help="FCD and classifier score of 5,000 samples every N epochs while training; 0 turns it off")
+    p.add_argument("--epoch_eval_samples", type=bounded_int(10, MAX_NUM_SAMPLES), default=train.epoch_eval_samples,
+                   help="generated images of each weights that the per-epoch FCD measures")
+    p.add_argument("--standing_batches", type=bounded_int(1, 100_000), default=model.standing_batches,
+                   help="batches of z the averaged G's batch-norm statistics are taken over whenever it is used")
     p.add_argument("--stop_after_steps", type=bounded_int(1, 10**9), default=train.stop_after_steps,
                    help="save and stop after N steps of this run; run again to continue")
     p.add_argument("--num_samples", type=bounded_int(1, MAX_NUM_SAMPLES), default=64,
                    help="images written by --phase sample")
     p.add_argument("--num_eval_samples", type=bounded_int(100, MAX_NUM_SAMPLES), default=10_000,
                    help="generated images compared with the reference images by --phase eval (and compare)")
+    p.add_argument("--cas_images", type=bounded_int(10, MAX_NUM_SAMPLES), default=EvalConfig.cas_images,
+                   help="with --phase eval of a --conditional run: generated (and real) images the classification "
+                        "accuracy score's classifiers learn from")
     p.add_argument("--samples", nargs="+", default=None, metavar="FILE",
                    help="with --phase eval: measure the images of these .npz files (from --phase sample, or "
                         "docs/samples/) instead of a checkpoint's; --gan_type is then not needed")
@@ -195,6 +204,8 @@ def parse_args(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     p = build_parser()
     args = p.parse_args(argv)
+    if args.weights is None:
+        args.weights = "ema" if args.phase == "export" else TrainConfig.weights
     given = explicit_flags(p, argv, vars(args))
     for key, value in RECIPES[args.recipe].items():
         if not given & set(PRESET_FLAGS.get(key, (key,))):
@@ -253,18 +264,25 @@ class Run:
         from evaluation.yardstick import Yardstick
         classifier = trained_classifier(self.model_config.dataset, self.folders.checkpoint_dir, self.images,
                                         self.labels, self.log)
-        self.yardstick = Yardstick(classifier, self.images, self.labels)
+        self.yardstick = Yardstick(classifier, self.images, self.labels, self.args.cas_images)
         self.log(f"the metrics' classifier reads {100 * self.yardstick.accuracy:.2f}% of the "
                  f"{len(self.yardstick.split['reference']) + len(self.yardstick.split['floor'])} reference and "
                  "floor images right")
 
     def model(self, sess, placement=None, images=None, labels=None):
-        """The chosen model, its graph built in sess's; images and labels to train on."""
+        """The chosen model, its training graph built in sess's; images and labels to train on."""
         from config import model_class
         from parallel.replicas import ONE_DEVICE
         model = model_class(self.model_config.gan_type)(sess, self.model_config, self.folders, images,
                                                         placement or ONE_DEVICE, labels)
         model.build_model()
+        return model
+
+    def sampler(self, sess, discriminator=False):
+        """The chosen model with only its samplers built in sess's graph (and D, for its attention maps)."""
+        from config import model_class
+        model = model_class(self.model_config.gan_type)(sess, self.model_config, self.folders)
+        model.build_sampler(discriminator)
         return model
 
 
@@ -283,7 +301,8 @@ def train(run):
         show_all_variables(model.g_vars + model.d_vars, run.log)
         checkpoint = run.folders.of("checkpoint", model.model_dir)
         with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
-            model.train(run.train_config, run.log, epoch_evaluator(run.yardstick) if run.yardstick else None)
+            model.train(run.train_config, run.log,
+                        epoch_evaluator(run.yardstick, run.train_config.epoch_eval_samples) if run.yardstick else None)
 
 
 def sample(run):
@@ -291,7 +310,7 @@ def sample(run):
     from common.interrupts import activity
     from common.tfenv import graph_session
     with graph_session(run.model_config.train_step) as sess:
-        model = run.model(sess)
+        model = run.sampler(sess)
         with activity(f"sampling {model.model_dir}", "no samples were written"):
             model.sample(run.args.num_samples, run.args.weights, run.log, run.args.digit)
 
@@ -315,7 +334,7 @@ def evaluate(run):
             evaluation.evaluate_samples_files(samples, run.yardstick, run.log)
         return
     with graph_session(run.model_config.train_step) as sess:
-        model = run.model(sess)
+        model = run.sampler(sess)
         with activity(f"evaluating {model.model_dir}", "no metrics.json was written"):
             evaluation.evaluate_checkpoint(model, run.yardstick, run.args.num_eval_samples, run.log)
 
@@ -327,7 +346,7 @@ def attention(run):
     from evaluation.attention_maps import draw_attention
     run.load_data()
     with graph_session(run.model_config.train_step) as sess:
-        model = run.model(sess)
+        model = run.sampler(sess, discriminator=True)
         with activity(f"drawing the attention of {model.model_dir}", "each picture is whole or absent"):
             draw_attention(model, run.images[-TEST_IMAGES:], run.args.queries, run.args.weights, run.log)
 
@@ -345,7 +364,16 @@ def compare(run):
                  lambda: graph_session(run.model_config.train_step), run.log)
 
 
-PHASE_RUNNERS = {"train": train, "sample": sample, "eval": evaluate, "attention": attention, "compare": compare}
+def export_generator(run):
+    """--phase export: the newest checkpoint's G as a SavedModel that plain TensorFlow loads, with a model card."""
+    from common.tfenv import graph_session
+    from export import saved_model
+    with graph_session(run.model_config.train_step) as sess:
+        saved_model.export(run.sampler(sess), run.args.weights, run.log)
+
+
+PHASE_RUNNERS = {"train": train, "sample": sample, "eval": evaluate, "attention": attention, "compare": compare,
+                 "export": export_generator}
 
 
 def serve(run):

@@ -102,9 +102,10 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print)
     """
     runs = find_runs(folders, base.dataset, base.batch_size, base.z_dim, base.precision, log)
     if not runs:
-        raise UserError(f"no run with a checkpoint under {folders.checkpoint_dir} (or a metrics.json under "
-                        f"{folders.result_dir}) for {base.dataset}, batch "
-                        f"{base.batch_size}, z_dim {base.z_dim}, {base.precision}: train one first")
+        raise UserError(f"no run to compare: looked for checkpoints under {folders.checkpoint_dir}/ (--checkpoint_dir) "
+                        f"and metrics.json files under {folders.result_dir}/ (--result_dir) of {base.dataset}, batch "
+                        f"{base.batch_size}, z_dim {base.z_dim}, {base.precision}; train one first, or give "
+                        "--result_dir docs/runs to compare the published runs")
     configs, parameter_counts, yardstick = {}, {}, None
     fields_of = fields_in(folders.result_dir)
     for label, seeds in runs.items():
@@ -131,9 +132,9 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print)
 
 
 def build(config, folders, sess):
-    """A model of config with its graph built."""
+    """A model of config with its samplers built: what evaluating a checkpoint runs."""
     model = model_class(config.gan_type)(sess, config, folders)
-    model.build_model()
+    model.build_sampler()
     return model
 
 

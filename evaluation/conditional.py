@@ -13,7 +13,6 @@ import numpy as np
 from config import NUM_CLASSES
 from evaluation.metrics import fcd
 
-CAS_IMAGES = 60_000  # generated (and real) images the classification accuracy score's classifiers learn from
 MIN_CLASS_IMAGES = 2  # below this, a class's FCD is not measured
 
 
@@ -62,11 +61,11 @@ def classification_accuracy(train_images, train_labels, test_images, test_labels
 
 def real_classification_accuracy(yardstick):
     """The classification accuracy score's baseline: the classifier trained on real images from outside the
-    reference (as many as CAS_IMAGES, where there are), tested on the reference. Computed once per yardstick."""
+    reference (as many as yardstick.cas_images, where there are), tested on the reference. Computed once per yardstick."""
     if yardstick.real_cas is None:
         split, rng = yardstick.split, np.random.default_rng(0)
         outside = np.concatenate([split["classifier"], split["floor"]])
-        chosen = rng.choice(outside, min(CAS_IMAGES, len(outside)), replace=False)
+        chosen = rng.choice(outside, min(yardstick.cas_images, len(outside)), replace=False)
         reference = split["reference"]
         yardstick.real_cas = classification_accuracy(yardstick.images[chosen], yardstick.labels[chosen],
                                                       yardstick.images[reference], yardstick.labels[reference])
@@ -75,12 +74,12 @@ def real_classification_accuracy(yardstick):
 
 def measure_conditional(yardstick, images, labels, generate=None):
     """Label accuracy and intra-class FCD of labelled images; with generate(n) -> (images, labels), also the
-    classification accuracy score of CAS_IMAGES generated images beside real images'."""
+    classification accuracy score of yardstick.cas_images generated images beside real images'."""
     result = {"label_accuracy": label_accuracy(yardstick, images, labels),
               **intra_class_fcd(yardstick, images, labels)}
     if generate is not None:
         reference = yardstick.split["reference"]
-        train_images, train_labels = generate(CAS_IMAGES)
+        train_images, train_labels = generate(yardstick.cas_images)
         result["cas"] = classification_accuracy(train_images, train_labels, yardstick.images[reference],
                                                 yardstick.labels[reference])
         result["cas_real"] = real_classification_accuracy(yardstick)

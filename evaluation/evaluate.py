@@ -4,12 +4,12 @@ import json
 import os
 
 from common.errors import UserError
+from config import TrainConfig
 from common.interrupts import replaced_atomically
 from utils import PANEL_IMAGES, load_samples, save_panels
 from evaluation.conditional import measure_conditional
 from evaluation.yardstick import memorisation_line
 
-EPOCH_EVAL_SAMPLES = 5000
 METRICS_FILE = "metrics.json"
 WEIGHT_SUFFIXES = {"raw": "", "ema": "_ema"}  # of the keys of each weights' metrics
 
@@ -83,7 +83,7 @@ def evaluate_samples_files(samples, yardstick, log=print):
     return results
 
 
-def epoch_evaluator(yardstick, num_samples=EPOCH_EVAL_SAMPLES):
+def epoch_evaluator(yardstick, num_samples=TrainConfig.epoch_eval_samples):
     """A function of a model giving, for both weights, the FCD of num_samples of its images, its multiple of the
     floor of as many real images, and the classifier score; for training."""
     def evaluate_epoch(model):

@@ -15,6 +15,7 @@ classifier's memory of its own training images can put samples below the floor.
 """
 import numpy as np
 
+from config import EvalConfig
 from evaluation.metrics import all_metrics, classifier_score, fcd
 
 SPLIT_SEED = 0
@@ -84,9 +85,10 @@ def nearest_distances(queries, pool, exclude=None):
 class Yardstick:
     """The classifier's view of the reference and the floor set, and the measure of a set of images by it."""
 
-    def __init__(self, classifier, images, labels):
-        """images, labels: all the dataset's images (uint8 [N, 28, 28, 1]) in the order G trains on them."""
-        self.classifier, self.images, self.labels = classifier, images, labels
+    def __init__(self, classifier, images, labels, cas_images=EvalConfig.cas_images):
+        """images, labels: all the dataset's images (uint8 [N, 28, 28, 1]) in the order G trains on them;
+        cas_images: how many images the classification accuracy score's classifiers learn from."""
+        self.classifier, self.images, self.labels, self.cas_images = classifier, images, labels, cas_images
         self.split = split_indices(len(images))
         self.reference_features, _ = classifier.features_and_probs(images[self.split["reference"]])
         held_out = np.concatenate([self.split["reference"], self.split["floor"]])

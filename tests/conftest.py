@@ -17,11 +17,7 @@ from common import data  # noqa: E402
 
 TINY_TRAIN, TINY_TEST = 40, 8  # 48 images: 6 batches of 8
 
-from training import ema  # noqa: E402
-
-# The averaged G's standing statistics over 8 batches, not 64: the tests' runs are tiny, and each use of the
-# averaged G takes them anew. Child processes keep 64.
-ema.STANDING_BATCHES = 8
+from tiny import RUN_FLAGS  # noqa: E402
 
 
 def write_tiny_dataset(folder, n_train=TINY_TRAIN, n_test=TINY_TEST, gz=False, seed=0):
@@ -61,11 +57,19 @@ def run_main():
     import main
 
     def run(*argv, **flags):
-        defaults = {"batch_size": 8, "log_every": 2, "epoch": 2, "eval_every": 0}
-        defaults.update(flags)
+        defaults = {**RUN_FLAGS, **flags}
         args = [str(a) for a in argv] + [f"--{k}={v}" for k, v in defaults.items()]
         return main.main(args)
     return run
+
+
+@pytest.fixture
+def op_determinism():
+    """TensorFlow's deterministic kernels for one test, turned off again after it."""
+    from tensorflow.python.framework import config as tf_config
+    tf_config.enable_op_determinism()
+    yield
+    tf_config.disable_op_determinism()
 
 
 @pytest.fixture
@@ -77,21 +81,22 @@ def sess():
         yield session
 
 
-_TINY_RUNS = {}  # (gan_type, steps) -> folder holding checkpoint/, results/ and logs/ of that run, per process
+_TINY_RUNS = {}  # (gan_type, steps, flags) -> folder holding checkpoint/, results/ and logs/ of that run, per process
 
 
 @pytest.fixture
 def tiny_run(workdir, run_main, tmp_path_factory):
-    """tiny_run(gan_type, steps=2): the run `--stop_after_steps steps` leaves, in workdir's checkpoint/, results/
-    and logs/. Each (gan_type, steps) trains once per test process and is copied into each test's folder."""
+    """tiny_run(gan_type, steps=2, *flags): the run `--stop_after_steps steps` leaves, in workdir's checkpoint/,
+    results/ and logs/. Each (gan_type, steps, flags) trains once per test process and is copied into each test's
+    folder."""
     import shutil
 
-    def copy(gan_type, steps=2):
-        key = (gan_type, steps)
+    def copy(gan_type, steps=2, *flags):
+        key = (gan_type, steps, flags)
         if key not in _TINY_RUNS:
             cache = tmp_path_factory.mktemp(f"tiny_{gan_type}_{steps}")
             folders = {f"--{kind}_dir": str(cache / kind) for kind in ("checkpoint", "result", "log")}
-            assert run_main("--gan_type", gan_type, "--stop_after_steps", steps,
+            assert run_main("--gan_type", gan_type, "--stop_after_steps", steps, *flags,
                             *[x for flag, path in folders.items() for x in (flag, path)]) == 0
             os.rename(cache / "result", cache / "results")
             os.rename(cache / "log", cache / "logs")

@@ -66,8 +66,8 @@ def test_train_writes_checkpoint_logs_and_images(workdir, run_main, gan_type, ca
     # decay, and the labels a conditional G draws.
     (("--ema_decay", "0.9999", "--ema_warmup", "--lr_decay_start", "0.25", "--conditional"),
      "SAGAN_mnist_8_62_ema0.9999_emawarmup_lrdecay0.25_cond")])
-def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_main, monkeypatch, flags, name):
-    tf.config.experimental.enable_op_determinism()
+def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_main, monkeypatch, op_determinism,
+                                                                   flags, name):
     assert run_main("--gan_type", "SAGAN", *flags, "--checkpoint_dir", "whole") == 0
     whole_ckpt = tf.train.latest_checkpoint(f"whole/{name}")
     # Stop inside epoch 1, then at the end of epoch 1, then finish.
@@ -151,8 +151,6 @@ def test_batch_larger_than_the_data_is_refused(workdir, run_main, capsys):
 
 def test_eval_writes_metrics_beside_the_real_floor(workdir, run_main, tiny_run, monkeypatch, capsys):
     import json
-    from evaluation import classifier
-    monkeypatch.setattr(classifier, "EPOCHS", 1)
     tiny_run("SAGAN")
     capsys.readouterr()
     assert run_main("--gan_type", "SAGAN", "--phase", "eval", "--num_eval_samples", 100) == 0
@@ -231,8 +229,6 @@ def test_attention_phase_draws_both_blocks(workdir, run_main, tiny_run, capsys):
 def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_main, monkeypatch, capsys):
     from evaluation import classifier
     from evaluation import report as report_module
-    monkeypatch.setattr(classifier, "EPOCHS", 1)
-    monkeypatch.setattr("evaluation.evaluate.EPOCH_EVAL_SAMPLES", 64)  # the per-epoch FCD is drawn, not measured, here
     for gan_type in ("GAN", "SAGAN"):
         for seed in (0, 1):
             assert run_main("--gan_type", gan_type, "--seed", seed, epoch=1, eval_every=1) == 0
@@ -244,8 +240,10 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
     # Either verdict is derived from the numbers: the comparison's row has one cell per metric.
     row = next(line for line in report.splitlines() if line.startswith("| SAGAN against GAN (attention"))
     assert row.count(": ") == len(report_module.REPORTED) + 1  # + the last epochs' multiple (--eval_every)
-    for name in ("report.html", "losses.png", "gammas.png", "fcd.png", "samples_GAN.png", "samples_SAGAN.png"):
+    for name in ("report.html", "losses.png", "gammas.png", "samples_GAN.png", "samples_SAGAN.png"):
         assert (workdir / "results" / "compare_mnist" / name).stat().st_size > 0
+    # The per-epoch FCD figure, unless every tiny run's multiple went past the divergence mark (test_report draws it).
+    assert (workdir / "results" / "compare_mnist" / "fcd.png").exists() or "every run diverged" in report
     for seed_dir in ("GAN_mnist_8_62", "SAGAN_mnist_8_62_seed1"):
         assert (workdir / "results" / seed_dir / "metrics.json").exists()
     assert "| FCD / floor, last 5 epochs ↓ |" in report
@@ -277,9 +275,6 @@ def test_compare_verdicts_follow_the_spread():
 
 
 def test_eval_every_epoch_logs_fcd_and_keeps_the_best_checkpoint(workdir, run_main, monkeypatch, capsys):
-    from evaluation import classifier
-    monkeypatch.setattr(classifier, "EPOCHS", 1)
-    monkeypatch.setattr("evaluation.evaluate.EPOCH_EVAL_SAMPLES", 64)
     assert run_main("--gan_type", "GAN", eval_every=1) == 0
     rows = read_csv(str(workdir / "results" / "GAN_mnist_8_62" / "train_log.csv"))
     assert len(rows) == 2 and all(np.isfinite(float(r["fcd"])) and float(r["classifier_score"]) >= 1
@@ -292,8 +287,6 @@ def test_eval_every_epoch_logs_fcd_and_keeps_the_best_checkpoint(workdir, run_ma
 
 def test_compare_finds_runs_by_their_checkpoints_and_says_what_it_skips(workdir, run_main, tiny_run, monkeypatch,
                                                                           capsys):
-    from evaluation import classifier
-    monkeypatch.setattr(classifier, "EPOCHS", 1)
     for gan_type in ("GAN", "SAGAN"):  # stopped inside the first epoch: no train_log.csv yet
         tiny_run(gan_type)
         assert not (workdir / "results" / f"{gan_type}_mnist_8_62" / "train_log.csv").exists()

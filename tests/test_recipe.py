@@ -166,10 +166,8 @@ def test_a_checkpoint_from_before_the_average_restores_with_the_average_at_the_r
 def test_papers_recipe_with_attention_at_7_and_14_trains_resumes_samples_evaluates_and_draws(
         workdir, run_main, monkeypatch, capsys):
     import json
-    from evaluation import classifier
     from training.runlog import read_csv
     from test_end_to_end import STEPS_PER_EPOCH, checkpoint_step
-    monkeypatch.setattr(classifier, "EPOCHS", 1)
     flags = ["--gan_type", "SAGAN", "--recipe", "paper", "--attention_at", "7,14"]
     model_dir = "SAGAN_mnist_8_62_paper_at7-14"
     assert run_main(*flags, "--stop_after_steps", 3) == 0

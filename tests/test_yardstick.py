@@ -125,7 +125,6 @@ def test_the_classifier_score_of_one_class_is_one_not_a_rounding_below(seed):
 def test_an_old_classifier_is_retrained_once_with_one_line_and_a_stop_keeps_it_whole(workdir, run_main, tiny_run,
                                                                                      monkeypatch, capsys):
     from evaluation import classifier
-    monkeypatch.setattr(classifier, "EPOCHS", 1)
     tiny_run("GAN", 1)  # a checkpoint to evaluate
     assert run_main("--gan_type", "GAN", "--phase", "eval", "--num_eval_samples", 100) == 0
     folder = workdir / "checkpoint" / "classifier_mnist"

@@ -14,18 +14,35 @@ from common.errors import CorruptCheckpoint, NonFinite, UserError
 tf1 = tf.compat.v1
 
 KEPT = 3
+OPTIMISER_SLOT = re.compile(r"/Adam(_\d+)?$")  # Adam's m and v of a variable: <variable>/Adam, <variable>/Adam_1
 
 
 class Checkpoints:
     """The savers of a built model and what they read and write."""
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, model, partial=False):
+        """partial: the graph holds only some of a checkpoint's variables (a sampler's), which it restores and
+        never saves; the checkpoint's others (optimiser state, nets not built) are left unread."""
+        self.model, self.partial = model, partial
         self.saver = tf1.train.Saver(max_to_keep=KEPT, save_relative_paths=True)  # the folder can move
-        self.best_saver = tf1.train.Saver(max_to_keep=1, save_relative_paths=True)
-        self.without_average = tf1.train.Saver([v for v in tf1.global_variables()
-                                                if not v.op.name.startswith(ema.SCOPE + "/")])
-        self.all_finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in tf1.trainable_variables()])
+        self._best_saver = self._without_average = None  # built when first needed: most runs never need them
+        if not partial:
+            self.all_finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in tf1.trainable_variables()])
+
+    @property
+    def best_saver(self):
+        """The saver of checkpoint/<model_dir>/best/, which keeps one checkpoint."""
+        if self._best_saver is None:
+            self._best_saver = tf1.train.Saver(max_to_keep=1, save_relative_paths=True)
+        return self._best_saver
+
+    @property
+    def without_average(self):
+        """The saver of every variable but the averaged G's, for checkpoints from before it existed."""
+        if self._without_average is None:
+            self._without_average = tf1.train.Saver([v for v in tf1.global_variables()
+                                                     if not v.op.name.startswith(ema.SCOPE + "/")])
+        return self._without_average
 
     @property
     def file_prefix(self):
@@ -110,6 +127,9 @@ class Checkpoints:
         except Exception as e:
             raise CorruptCheckpoint(f"checkpoint {path} cannot be read ({type(e).__name__})") from None
         ours = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
+        if self.partial:  # what a sampler does not build: optimiser slots, and the nets or scopes it leaves out
+            built = {name.split("/")[0] for name in ours}
+            stored = {n: s for n, s in stored.items() if n.split("/")[0] in built and not OPTIMISER_SLOT.search(n)}
         missing = sorted(set(ours) - set(stored))
         without_average = bool(missing) and all(n.startswith(ema.SCOPE + "/") for n in missing)
         if without_average:

@@ -3,8 +3,8 @@
 The averaged G is a second copy of G's graph under the scope generator_ema, whose variables are not
 trainable: after each G step its weights move towards G's, w_ema <- decay * w_ema + (1 - decay) * w.
 Batch norm's moving averages belong to the raw G's weights, so the averaged G gets "standing
-statistics" instead: the mean of its own batch statistics over STANDING_BATCHES batches of z,
-recomputed whenever it is used. Spectral norm's u is copied from the raw G and iterated there too.
+statistics" instead: the mean of its own batch statistics over a fixed set of batches of z,
+recomputed whenever it is used (config.standing_batches). Spectral norm's u is copied from the raw G and iterated there too.
 """
 import numpy as np
 import tensorflow as tf
@@ -16,7 +16,6 @@ from ops import SN_U, SN_U_NEXT, new_entries
 tf1 = tf.compat.v1
 
 SCOPE = "generator_ema"
-STANDING_BATCHES = 64  # of the training batch size: 4,096 images at batch 64
 STREAM_STANDING = 4  # the random stream of the z that standing statistics are taken on
 
 
@@ -71,10 +70,10 @@ class AveragedGenerator:
         return [tf.raw_ops.ResourceApplyGradientDescent(var=a.handle, alpha=step, delta=a.read_value() - w)
                 for w, a in self.pairs if w.op.name in weights]
 
-    def standing_z(self, batch_size, z_dim, seed):
-        """The z batches of the standing statistics: fixed by the seed."""
-        rng = np.random.default_rng([seed, STREAM_STANDING])
-        return rng.uniform(-1, 1, (STANDING_BATCHES, batch_size, z_dim)).astype(np.float32)
+    def standing_z(self, config):
+        """The z batches of the standing statistics [standing_batches, batch_size, z_dim]: fixed by the seed."""
+        rng = np.random.default_rng([config.seed, STREAM_STANDING])
+        return rng.uniform(-1, 1, (config.standing_batches, config.batch_size, config.z_dim)).astype(np.float32)
 
     def refresh(self, sess):
         """Set the averaged G's batch-norm statistics to the mean of its batch statistics over fixed z (and, for
@@ -82,10 +81,10 @@ class AveragedGenerator:
         config = self.model.config
         sess.run(self.copy_u)
         sums = None
-        for z in self.standing_z(config.batch_size, config.z_dim, config.seed):
+        for z in self.standing_z(config):
             feed = {self.z: z}
             if self.labels is not None:
                 feed[self.labels] = np.arange(len(z), dtype=np.int32) % NUM_CLASSES
             values, _ = sess.run([self.batch_statistics, self.iterate_u], feed)
             sums = values if sums is None else [s + v for s, v in zip(sums, values)]
-        sess.run(self.set_statistics, dict(zip(self.statistic_inputs, [s / STANDING_BATCHES for s in sums])))
+        sess.run(self.set_statistics, dict(zip(self.statistic_inputs, [s / config.standing_batches for s in sums])))
