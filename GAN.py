@@ -58,9 +58,8 @@ class GAN:
         self.config = config
         self.folders = folders
         self.placement = placement
-        # --train_step literal: the framework's two session.run calls, its maximum-lrelu, bn through tf.nn.moments.
+        # --train_step: the framework's two session.run calls with G recomputed (literal), or one (fused).
         self.fused_step = config.train_step == "fused"
-        self.literal_ops = config.train_step == "literal"
         self.compute_dtype = tf.dtypes.as_dtype(config.precision)  # of the nets' arithmetic; weights stay float32
         self.data_X = images  # uint8 [N, 28, 28, 1]; None when only sampling
         self.data_y = labels  # their digits [N], which a conditional model learns from
@@ -85,19 +84,18 @@ class GAN:
 
     def generator(self, z, is_training=True, reuse=False, scope="generator", custom_getter=None, labels=None):
         """z [B, z_dim] (and with --conditional, labels [B]) -> images [B, 28, 28, 1] in [0, 1]."""
-        literal, sn = self.literal_ops, self.config.g_spectral_norm
+        sn = self.config.g_spectral_norm
         conditioning = conditioned_on(labels, run_config.NUM_CLASSES) if self.config.conditional else \
             contextlib.nullcontext()
         with tf1.variable_scope(scope, reuse=reuse, custom_getter=custom_getter), conditioning:
             z = tf.cast(z, self.compute_dtype)
-            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1", spectral_norm=sn), is_training, scope="g_bn1",
-                                literal_ops=literal))
+            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1", spectral_norm=sn), is_training, scope="g_bn1"))
             net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2", spectral_norm=sn), is_training,
-                                scope="g_bn2", literal_ops=literal))
+                                scope="g_bn2"))
             net = tf.reshape(net, [-1, 7, 7, 128])  # [B, 6272] -> [B, 7, 7, 128]
             net = self.attention_slot(net, 7, is_training, reuse, sn)
             net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3", spectral_norm=sn),
-                                is_training, scope="g_bn3", literal_ops=literal))
+                                is_training, scope="g_bn3"))
             net = self.attention_slot(net, 14, is_training, reuse, sn)
             net = deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4", spectral_norm=sn)
             return tf.cast(tf.nn.sigmoid(net), tf.float32)
@@ -108,17 +106,17 @@ class GAN:
         batch_parts=2 gives the two halves of the batch their own batch statistics: D(real) and D(fake) as one pass.
         With --conditional, D is a projection discriminator: the logit gains <embed(y), h> on its FC1024 features.
         """
-        literal, sn = self.literal_ops, self.config.spectral_norm
+        sn = self.config.spectral_norm
         with tf1.variable_scope("discriminator", reuse=reuse):
             x = tf.cast(x, self.compute_dtype)
-            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1", spectral_norm=sn), literal_ops=literal)
+            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1", spectral_norm=sn))
             net = self.attention_slot(net, 14, is_training, reuse, sn, batch_parts)
             net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2", spectral_norm=sn), is_training, scope="d_bn2",
-                           literal_ops=literal, batch_parts=batch_parts), literal_ops=literal)
+                           batch_parts=batch_parts))
             net = self.attention_slot(net, 7, is_training, reuse, sn, batch_parts)
             net = tf.reshape(net, [-1, 7 * 7 * 128])  # [B, 7, 7, 128] -> [B, 6272]
             net = lrelu(bn(linear(net, 1024, scope="d_fc3", spectral_norm=sn), is_training, scope="d_bn3",
-                           literal_ops=literal, batch_parts=batch_parts), literal_ops=literal)
+                           batch_parts=batch_parts))
             out_logit = tf.cast(linear(net, 1, scope="d_fc4", spectral_norm=sn), tf.float32)  # the losses are float32
             if self.config.conditional:
                 out_logit += projection(net, labels, run_config.NUM_CLASSES, spectral_norm=sn)

@@ -21,8 +21,8 @@ class SAGAN(GAN):
         scope = "attention" if side == 7 else f"attention_{side}"
         if config.attention == "paper":
             return paper_attention(net, scope=scope, reuse=reuse, spectral_norm=spectral_norm)
-        return attention(net, is_training, scope=scope, reuse=reuse, literal_ops=self.literal_ops,
-                         batch_parts=batch_parts, spectral_norm=spectral_norm)
+        return attention(net, is_training, scope=scope, reuse=reuse, batch_parts=batch_parts,
+                         spectral_norm=spectral_norm)
 
     def attention_names(self):
         """(net, side) of each attention block, in the order the nets build them: G from 7, D from 14."""

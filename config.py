@@ -32,9 +32,8 @@ class ModelConfig:
     z_dim: int = 62
     seed: int = 0
     precision: str = "float32"  # of the nets' arithmetic; weights stay float32
-    # fused: the D step and the G step in one session.run, G's forward pass shared, hand-written kernels;
-    # literal: the framework's two session.run calls with unfused ops (its maximum-leaky-ReLU, batch norm through
-    # tf.nn.moments, where the framework had tf.contrib's fused kernel). The same updates.
+    # fused: the D step and the G step in one session.run, G's forward pass shared; literal: the framework's two
+    # session.run calls, G recomputed for the G step. The same kernels and the same updates: only the schedule differs.
     train_step: str = "fused"
     learning_rate: float = 2e-4  # D's, unless lr_d is given
     g_lr_ratio: float = 5.0  # G's learning rate over D's, unless lr_g is given

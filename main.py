@@ -138,8 +138,7 @@ def build_parser():
                         f"and compare report both")
     p.add_argument("--train_step", default=model.train_step, choices=TRAIN_STEPS,
                    help="fused: D and G steps in one session.run, G's forward pass shared; literal: the framework's "
-                        "two session.run calls and its maximum-leaky-ReLU, with batch norm differentiated through "
-                        "tf.nn.moments; the same updates")
+                        "two session.run calls, G recomputed for the G step; the same kernels and updates")
     p.add_argument("--precision", default=model.precision, choices=PRECISIONS,
                    help="arithmetic of the nets; bfloat16 is mixed precision, with float32 weights, batch-norm "
                         "statistics and losses; fast only on CPUs with AVX512_BF16 or AMX, and on GPUs")
@@ -296,7 +295,7 @@ def train(run):
     run.load_data()
     if run.train_config.eval_every > 0:
         run.load_yardstick()
-    with cluster.training_session(run.parallel, run.model_config.train_step, run.log) as (sess, placement):
+    with cluster.training_session(run.parallel, run.log) as (sess, placement):
         model = run.model(sess, placement, run.images, run.labels)
         show_all_variables(model.g_vars + model.d_vars, run.log)
         checkpoint = run.folders.of("checkpoint", model.model_dir)
@@ -309,7 +308,7 @@ def sample(run):
     """--phase sample: --num_samples images of the newest checkpoint into a samples file."""
     from common.interrupts import activity
     from common.tfenv import graph_session
-    with graph_session(run.model_config.train_step) as sess:
+    with graph_session() as sess:
         model = run.sampler(sess)
         with activity(f"sampling {model.model_dir}", "no samples were written"):
             model.sample(run.args.num_samples, run.args.weights, run.log, run.args.digit)
@@ -333,7 +332,7 @@ def evaluate(run):
         with activity("measuring the samples files", "nothing was written"):
             evaluation.evaluate_samples_files(samples, run.yardstick, run.log)
         return
-    with graph_session(run.model_config.train_step) as sess:
+    with graph_session() as sess:
         model = run.sampler(sess)
         with activity(f"evaluating {model.model_dir}", "no metrics.json was written"):
             evaluation.evaluate_checkpoint(model, run.yardstick, run.args.num_eval_samples, run.log)
@@ -345,7 +344,7 @@ def attention(run):
     from common.tfenv import graph_session
     from evaluation.attention_maps import draw_attention
     run.load_data()
-    with graph_session(run.model_config.train_step) as sess:
+    with graph_session() as sess:
         model = run.sampler(sess, discriminator=True)
         with activity(f"drawing the attention of {model.model_dir}", "each picture is whole or absent"):
             draw_attention(model, run.images[-TEST_IMAGES:], run.args.queries, run.args.weights, run.log)
@@ -361,14 +360,14 @@ def compare(run):
         run.load_yardstick()
         return run.yardstick
     compare_runs(run.model_config, run.folders, load_yardstick, run.args.num_eval_samples,
-                 lambda: graph_session(run.model_config.train_step), run.log)
+                 lambda: graph_session(), run.log)
 
 
 def export_generator(run):
     """--phase export: the newest checkpoint's G as a SavedModel that plain TensorFlow loads, with a model card."""
     from common.tfenv import graph_session
     from export import saved_model
-    with graph_session(run.model_config.train_step) as sess:
+    with graph_session() as sess:
         saved_model.export(run.sampler(sess), run.args.weights, run.log)
 
 
@@ -381,7 +380,7 @@ def serve(run):
     from common.interrupts import activity
     from parallel import cluster
     with activity(f"serving task {run.parallel.task_index} of the cluster", "a worker keeps no files"):
-        cluster.serve(run.parallel, run.model_config.train_step, run.log)
+        cluster.serve(run.parallel, run.log)
 
 
 def run_phase(args, parallel, log=print):

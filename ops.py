@@ -128,10 +128,8 @@ def linear(input_, output_size, scope="linear", stddev=0.02, bias_start=0.0, spe
         return output + tf.cast(bias, input_.dtype)
 
 
-def lrelu(x, leak=0.2, literal_ops=False, name="lrelu"):
-    """Leaky ReLU, max(x, leak * x): one kernel each way, or the framework's tf.maximum with literal_ops."""
-    if literal_ops:
-        return tf.maximum(x, leak * x, name=name)
+def lrelu(x, leak=0.2, name="lrelu"):
+    """Leaky ReLU, the framework's max(x, leak * x), as one kernel each way."""
     return tf.nn.leaky_relu(x, alpha=leak, name=name)
 
 
@@ -179,16 +177,15 @@ def normalise_with_batch_statistics(x, gamma, beta, epsilon, axes):
     return forward(x, tf.convert_to_tensor(gamma), tf.convert_to_tensor(beta))
 
 
-def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, literal_ops=False, batch_parts=1):
+def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, batch_parts=1):
     """Batch norm over all axes but the last: batch statistics while training, moving averages otherwise.
 
     As tf.contrib's batch_norm(updates_collections=None) did on these ranks, where it took the fused kernel:
     the moving averages are updated in place by every training-mode forward pass, and never by an
     inference-mode one; the moving variance moves towards the batch variance times n / (n - 1) (Bessel's
     correction, n values per channel), while the batch is normalised with the biased one; and epsilon is
-    the fused kernel's 1.001e-5. Statistics and arithmetic are float32 whatever x's dtype. literal_ops
-    differentiates tf.nn.moments (this project's unfused route; the framework had the fused kernel) instead of
-    using the hand-written gradient.
+    the fused kernel's 1.001e-5. Statistics and arithmetic are float32 whatever x's dtype. The gradient is
+    written out (normalise_with_batch_statistics); tests/test_ops.py holds it to tf.nn.moments' autodiff.
     batch_parts=2 normalises the two halves of the batch apart, as two forward passes of half the batch would.
     Inside conditioned_on, gamma and beta are looked up per class (conditional batch norm).
     """
@@ -217,10 +214,8 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, literal_ops=Fa
         if batch_parts > 1:
             x32 = tf.reshape(x32, [batch_parts, -1] + x.get_shape().as_list()[1:])  # [P, B/P, ..., C]
         axes = list(range(1 if batch_parts > 1 else 0, len(x32.get_shape()) - 1))
-        if literal_ops or replicas.synchronised():
-            # --sync_bn: the global batch's statistics, all-reduced over the towers
-            mean, variance = (replicas.global_moments(x32, axes) if replicas.synchronised() else
-                              tf.nn.moments(x32, axes=axes, keepdims=True))
+        if replicas.synchronised():  # --sync_bn: the global batch's statistics, all-reduced over the towers
+            mean, variance = replicas.global_moments(x32, axes)
             normalised = tf.nn.batch_normalization(x32, mean, variance, beta, gamma, epsilon)
         else:
             normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon, axes)
@@ -242,22 +237,17 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, literal_ops=Fa
         return finish(tf.cast(normalised, x.dtype))
 
 
-def attention(x, is_training=True, scope="attention", reuse=False, literal_ops=False, batch_parts=1,
-              spectral_norm=False):
+def attention(x, is_training=True, scope="attention", reuse=False, batch_parts=1, spectral_norm=False):
     """The article's self-attention block: x + gamma * softmax(g f^T) h, with f, g at C//8 channels.
 
     Everything but bn is per image; batch_parts is bn's.
     """
     _, height, width, channels = x.get_shape().as_list()
     with tf1.variable_scope(scope, reuse=reuse):
-        dims, names = (channels // 8, channels // 8, channels), ("f_conv", "g_conv", "h_conv")
-        if literal_ops:
-            convs = [conv2d(x, dim, 4, 4, 1, 1, name=name, spectral_norm=spectral_norm)
-                     for dim, name in zip(dims, names)]
-        else:
-            convs = conv2d_siblings(x, dims, names, spectral_norm=spectral_norm)
-        f, g, h = (tf.nn.relu(bn(conv, is_training, scope=bn_scope, literal_ops=literal_ops,
-                                 batch_parts=batch_parts))
+        # f_conv, g_conv, h_conv: the article's three 4x4 convolutions, computed as one
+        convs = conv2d_siblings(x, (channels // 8, channels // 8, channels), ("f_conv", "g_conv", "h_conv"),
+                                spectral_norm=spectral_norm)
+        f, g, h = (tf.nn.relu(bn(conv, is_training, scope=bn_scope, batch_parts=batch_parts))
                    for conv, bn_scope in zip(convs, ("f_bn", "g_bn", "h_bn")))
 
         s = tf.matmul(hw_flatten(g), hw_flatten(f), transpose_b=True)  # [B, N, N], N = H*W

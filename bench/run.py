@@ -88,7 +88,7 @@ def matmul_peak(dtype_name, size, seconds):
 
 def time_sampling(model_name, num_samples):
     """Images per second of the default configuration's sampler, 1,000 per session.run."""
-    model = build(model_name, "default", SAMPLER_BATCH)
+    model = build(model_name, "default", SAMPLER_BATCH, sampler=True)
     model.generate(min(num_samples, 1000))  # warm-up
     started = time.perf_counter()
     model.generate(num_samples)
@@ -100,7 +100,7 @@ def time_sampling(model_name, num_samples):
 def time_evaluation(model_name, num_samples, yardstick):
     """Seconds to evaluate num_samples generated images: sampling, features and every metric."""
     from evaluation.evaluate import evaluate
-    model = build(model_name, "default", SAMPLER_BATCH)
+    model = build(model_name, "default", SAMPLER_BATCH, sampler=True)
     started = time.perf_counter()
     evaluate(model, yardstick, num_samples)
     seconds = time.perf_counter() - started

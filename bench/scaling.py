@@ -27,7 +27,7 @@ def build(model_name, batch_size, placement_name):
                  "2 towers, --sync_bn": Placement(DEVICES, DEVICES[0], True)}[placement_name]
     graph = tf.Graph()
     with graph.as_default():
-        sess = tf.compat.v1.Session(config=cluster.session_config(ParallelConfig(devices=("2",)), "fused", tf))
+        sess = tf.compat.v1.Session(config=cluster.session_config(ParallelConfig(devices=("2",)), tf))
         model = model_class(model_name)(sess, ModelConfig(gan_type=model_name, batch_size=batch_size),
                                         placement=placement)
         model.build_model()

@@ -17,8 +17,9 @@ SN_BATCHES = 8  # distinct synthetic batches that the step-against-step timing c
 BOOTSTRAP_DRAWS = 2000  # resamples for the interval of spectral norm's median slowdown
 
 
-def build(model_name, config, batch_size, images=None, folders=None):
-    """A model of the configuration in its own graph and session, variables initialised."""
+def build(model_name, config, batch_size, images=None, folders=None, sampler=False):
+    """A model of the configuration in its own graph and session, variables initialised; with sampler, only what
+    sampling and measuring run (GAN.build_sampler), as --phase sample and eval build it."""
     import tensorflow as tf
     from common import tfenv
     from config import Folders
@@ -26,9 +27,12 @@ def build(model_name, config, batch_size, images=None, folders=None):
     model_config = ModelConfig(gan_type=model_name, batch_size=batch_size, **CONFIGS[config])
     graph = tf.Graph()
     with graph.as_default():
-        sess = tf.compat.v1.Session(config=tfenv.session_config(model_config.train_step))
+        sess = tf.compat.v1.Session(config=tfenv.session_config())
         model = model_class(model_name)(sess, model_config, folders or Folders(), images)
-        model.build_model()
+        if sampler:
+            model.build_sampler()
+        else:
+            model.build_model()
         model.initialize()
     return model
 

@@ -62,14 +62,13 @@ def native_logs_dropped():
     return _filtered_stderr(lambda line: bool(NATIVE_LOG_LINE.match(line)) or any(n in line for n in STARTUP_NOISE))
 
 
-def session_config(train_step):
-    """Session options for a --train_step."""
+def session_config():
+    """The session options of every graph of the project."""
     from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
     config = config_pb2.ConfigProto()
-    if train_step == "fused":
-        # Grappler's remapper fuses d_conv1's conv, bias and leaky ReLU although the gradient still reads
-        # the bias output; it then logs an error and leaves the graph unchanged, so skip it outright.
-        config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
+    # Grappler's remapper fuses d_conv1's conv, bias and leaky ReLU although the gradient still reads
+    # the bias output; it then logs an error and leaves the graph unchanged, so skip it outright.
+    config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
     return config
 
 
@@ -111,8 +110,8 @@ def describe_machine(gpus=0):
 
 
 @contextlib.contextmanager
-def graph_session(train_step="fused"):
-    """A session on a new graph, made the default graph, with the options of a --train_step."""
+def graph_session():
+    """A session on a new graph, made the default graph, with the project's options."""
     tf = tensorflow()
-    with tf.Graph().as_default(), tf.compat.v1.Session(config=session_config(train_step)) as sess:
+    with tf.Graph().as_default(), tf.compat.v1.Session(config=session_config()) as sess:
         yield sess

@@ -104,9 +104,9 @@ def tower_devices(parallel, tf):
     return tuple(_task_name(parallel.cluster, k) + d for k in range(len(parallel.cluster)) for d in local)
 
 
-def session_config(parallel, train_step, tf):
+def session_config(parallel, tf):
     """tfenv's session options, with the devices and cluster of parallel."""
-    config = tfenv.session_config(train_step)
+    config = tfenv.session_config()
     count = _local_count(parallel)
     if count and count > 1 and _device_kind(tf) == "CPU":
         config.device_count["CPU"] = count
@@ -135,12 +135,12 @@ def _done_queue(tf, name_of_task):
 
 
 @contextlib.contextmanager
-def training_session(parallel, train_step, log=print):
+def training_session(parallel, log=print):
     """(session on a new default graph, Placement) for the chief's training; tells the workers when it ends."""
     tf = tfenv.tensorflow()
     prepare_devices(parallel)
     devices = tower_devices(parallel, tf)
-    config = session_config(parallel, train_step, tf)
+    config = session_config(parallel, tf)
     target = ""
     if parallel.cluster:
         target = _server(parallel, config, tf).target
@@ -186,16 +186,16 @@ def _tell_workers(sess, parallel, tf, token):
             sess.run(enqueue, options=wait)
 
 
-def serve(parallel, train_step, log=print):
+def serve(parallel, log=print):
     """A worker: serve this task's devices to the chief until it is done; WorkerLost if it disappears."""
     with tfenv.native_logs_dropped():
-        _serve(parallel, train_step, log)
+        _serve(parallel, log)
 
 
-def _serve(parallel, train_step, log):
+def _serve(parallel, log):
     tf = tfenv.tensorflow()
     prepare_devices(parallel)
-    config = session_config(parallel, train_step, tf)
+    config = session_config(parallel, tf)
     server = _server(parallel, config, tf)
     me = _task_name(parallel.cluster, parallel.task_index)
     config.device_filters.extend([me])  # this process's own session needs no other task

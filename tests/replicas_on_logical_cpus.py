@@ -37,7 +37,7 @@ def main(out, model_name, steps, batch_size, wanted, flags):
     initial, saved = None, {}
     for name in wanted:
         placement = placements[name]
-        with tf.Graph().as_default(), tf1.Session(config=cluster.session_config(parallel, "fused", tf)) as sess:
+        with tf.Graph().as_default(), tf1.Session(config=cluster.session_config(parallel, tf)) as sess:
             model = model_class(model_name)(sess, config, placement=placement)
             model.build_model()
             variables = {v.op.name: v for v in tf1.global_variables()}

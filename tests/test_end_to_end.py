@@ -38,15 +38,8 @@ def folder_digest(folder):
     return digest.hexdigest()
 
 
-@pytest.mark.parametrize("gan_type", ["GAN", "SAGAN"])
-def test_train_writes_checkpoint_logs_and_images(workdir, run_main, gan_type, capsys):
-    assert run_main("--gan_type", gan_type, "--stop_after_steps", 3) == 0
-    params = {"GAN": "generator 6,640,193, discriminator 6,559,169",
-              "SAGAN": "generator 6,968,354, discriminator 6,887,330"}[gan_type]
-    assert f"trainable parameters: {params}" in capsys.readouterr().out  # the framework's show_all_variables
-    model_dir = f"{gan_type}_mnist_8_62"
-    assert checkpoint_step(model_dir)[0] == 3
-    assert run_main("--gan_type", gan_type) == 0  # resumes and finishes both epochs
+def assert_trained_run(workdir, model_dir, gan_type):
+    """The files a run of two tiny epochs leaves: checkpoint, per-epoch rows, grids, GIF, plot, TensorBoard."""
     assert checkpoint_step(model_dir)[0] == 2 * STEPS_PER_EPOCH
     results = workdir / "results" / model_dir
     rows = read_csv(str(results / "train_log.csv"))
@@ -60,18 +53,29 @@ def test_train_writes_checkpoint_logs_and_images(workdir, run_main, gan_type, ca
     assert any((workdir / "logs" / model_dir).iterdir())  # TensorBoard events
 
 
-@pytest.mark.parametrize("flags, name", [
-    ((), "SAGAN_mnist_8_62"),
+@pytest.mark.e2e
+def test_train_writes_checkpoint_logs_and_images(workdir, run_main, capsys):
+    assert run_main("--gan_type", "GAN", "--stop_after_steps", 3) == 0
+    out = capsys.readouterr().out
+    assert "trainable parameters: generator 6,640,193, discriminator 6,559,169" in out  # show_all_variables
+    assert checkpoint_step("GAN_mnist_8_62")[0] == 3
+    assert run_main("--gan_type", "GAN") == 0  # resumes and finishes both epochs
+    assert_trained_run(workdir, "GAN_mnist_8_62", "GAN")
+
+
+@pytest.mark.e2e
+def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_main, monkeypatch, op_determinism,
+                                                                   capsys):
     # What depends on the step must pick up where it stopped: the average's warm-up, the learning rates'
     # decay, and the labels a conditional G draws.
-    (("--ema_decay", "0.9999", "--ema_warmup", "--lr_decay_start", "0.25", "--conditional"),
-     "SAGAN_mnist_8_62_ema0.9999_emawarmup_lrdecay0.25_cond")])
-def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_main, monkeypatch, op_determinism,
-                                                                   flags, name):
+    flags = ("--ema_decay", "0.9999", "--ema_warmup", "--lr_decay_start", "0.25", "--conditional")
+    name = "SAGAN_mnist_8_62_ema0.9999_emawarmup_lrdecay0.25_cond"
     assert run_main("--gan_type", "SAGAN", *flags, "--checkpoint_dir", "whole") == 0
     whole_ckpt = tf.train.latest_checkpoint(f"whole/{name}")
     # Stop inside epoch 1, then at the end of epoch 1, then finish.
+    capsys.readouterr()
     assert run_main("--gan_type", "SAGAN", *flags, "--stop_after_steps", 4) == 0
+    assert "trainable parameters: generator 7,103,714, discriminator 6,897,570" in capsys.readouterr().out
     assert checkpoint_step(name)[0] == 4
     seen_steps = []
     original = gan_module.GAN.batch_z
@@ -82,15 +86,16 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_m
     assert seen_steps == list(range(4, 12))
     step, _ = checkpoint_step(name)
     assert step == 2 * STEPS_PER_EPOCH and whole_ckpt.endswith(f"-{step}")
+    assert_trained_run(workdir, name, "SAGAN")
     resumed = checkpoint_weights(name)
     reader = tf.train.load_checkpoint(whole_ckpt)
     assert set(resumed) == set(reader.get_variable_to_shape_map())
-    for name, value in resumed.items():  # Adam slots and G's bn statistics included
-        if name.startswith("discriminator/") and "/moving_" in name:
+    for variable, value in resumed.items():  # Adam slots and G's bn statistics included
+        if variable.startswith("discriminator/") and "/moving_" in variable:
             # D runs twice per D step (real, fake), and as with tf.contrib's in-place updates the two
             # updates of its moving averages race; they are never used in training.
             continue
-        np.testing.assert_allclose(value, reader.get_tensor(name), rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(value, reader.get_tensor(variable), rtol=1e-4, atol=1e-6, err_msg=variable)
 
 
 @pytest.mark.parametrize("gan_type", ["GAN", "SAGAN"])
@@ -110,10 +115,10 @@ def test_sample_without_checkpoint_is_a_clear_error(workdir, run_main, capsys):
     assert "no checkpoint" in err and "--phase train" in err
 
 
-def test_seed_changes_model_dir_and_same_seed_gives_same_start(workdir, run_main):
+def test_seed_changes_model_dir_and_same_seed_gives_same_start(workdir, run_main, tiny_run):
     assert run_main("--gan_type", "GAN", "--stop_after_steps", 1, "--seed", 3) == 0
     assert run_main("--gan_type", "GAN", "--stop_after_steps", 1, "--seed", 3, "--checkpoint_dir", "again") == 0
-    assert run_main("--gan_type", "GAN", "--stop_after_steps", 1) == 0
+    tiny_run("GAN", 1)  # seed 0
     first = checkpoint_weights("GAN_mnist_8_62_seed3")
     os.rename("checkpoint", "first")
     os.rename("again", "checkpoint")

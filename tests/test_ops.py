@@ -134,43 +134,46 @@ def test_attention_query_maps_follow_the_rows_of_beta():
     assert attention_maps.mean_entropy(np.full((2, 49, 49), 1 / 49)) == pytest.approx(np.log(49))
 
 
+def reference_bn(x, gamma, beta, axes):
+    """Batch norm by tf.nn.moments and tf.nn.batch_normalization, differentiated by TensorFlow: the unfused route
+    that ops.bn's hand-written gradient replaces."""
+    mean, variance = tf.nn.moments(x, axes=axes, keepdims=True)
+    return tf.nn.batch_normalization(x, mean, variance, beta, gamma, ops.BN_EPSILON)
+
+
 @pytest.mark.parametrize("shape", [(16, 32), (8, 7, 7, 16)])
-def test_handwritten_bn_gradient_matches_the_literal_ops_value_statistics_and_gradients(sess, shape):
+def test_handwritten_bn_gradient_matches_tf_nn_moments_in_value_statistics_and_gradients(sess, shape):
     rng = np.random.default_rng(4)
-    x = tf.constant(rng.normal(3.0, 2.0, size=shape).astype(np.float32))
+    data = rng.normal(3.0, 2.0, size=shape).astype(np.float32)
+    x = tf.constant(data)
     upstream = tf.constant(rng.normal(size=shape).astype(np.float32))  # a generic loss: sum(upstream * y)
-    results = {}
-    for fused in (True, False):
-        scope = f"bn_{fused}"
-        out = ops.bn(x, True, scope=scope, literal_ops=not fused)
-        with tf1.variable_scope(scope, reuse=True):
-            gamma, beta = tf1.get_variable("gamma"), tf1.get_variable("beta")
-            moving = [tf1.get_variable("moving_mean"), tf1.get_variable("moving_variance")]
-        sess.run(tf1.variables_initializer([gamma, beta, *moving]))
-        sess.run([gamma.assign(rng.normal(1.0, 0.3, shape[-1])), beta.assign(rng.normal(0.0, 0.3, shape[-1]))]
-                 if fused else [gamma.assign(results[True]["gamma"]), beta.assign(results[True]["beta"])])
-        grads = tf.gradients(tf.reduce_sum(out * upstream), [x, gamma, beta])
-        values = sess.run({"out": out, "grads": grads, "gamma": gamma, "beta": beta})
-        values["moving"] = sess.run(moving)  # after exactly one training-mode pass
-        results[fused] = values
-    fused, unfused = results[True], results[False]
-    np.testing.assert_allclose(fused["out"], unfused["out"], rtol=1e-5, atol=1e-5)
-    for name, a, b in zip(("x", "gamma", "beta"), fused["grads"], unfused["grads"]):
+    out = ops.bn(x, True, scope="bn")
+    with tf1.variable_scope("bn", reuse=True):
+        gamma, beta = tf1.get_variable("gamma"), tf1.get_variable("beta")
+        moving = [tf1.get_variable("moving_mean"), tf1.get_variable("moving_variance")]
+    reference = reference_bn(x, gamma, beta, list(range(len(shape) - 1)))
+    sess.run(tf1.global_variables_initializer())
+    sess.run([gamma.assign(rng.normal(1.0, 0.3, shape[-1])), beta.assign(rng.normal(0.0, 0.3, shape[-1]))])
+    grads = {name: tf.gradients(tf.reduce_sum(y * upstream), [x, gamma, beta])
+             for name, y in (("ours", out), ("reference", reference))}
+    got = sess.run({"out": out, "reference": reference, "grads": grads})
+    np.testing.assert_allclose(got["out"], got["reference"], rtol=1e-5, atol=1e-5)
+    for name, a, b in zip(("x", "gamma", "beta"), got["grads"]["ours"], got["grads"]["reference"]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max(), err_msg=name)
-    for a, b in zip(fused["moving"], unfused["moving"]):
-        np.testing.assert_allclose(a, b, rtol=1e-5)
+    # After exactly one training-mode pass: one step of decay 0.9 towards the batch mean and unbiased variance.
+    flat = data.reshape(-1, shape[-1])
+    np.testing.assert_allclose(sess.run(moving[0]), 0.1 * flat.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(sess.run(moving[1]), 0.9 + 0.1 * flat.var(0, ddof=1), rtol=1e-5)
 
 
-@pytest.mark.parametrize("fused", [True, False])
-def test_bn_in_two_batch_parts_is_two_passes_over_the_halves(sess, fused):
+def test_bn_in_two_batch_parts_is_two_passes_over_the_halves(sess):
     rng = np.random.default_rng(6)
     halves = [rng.normal(mu, 2.0, size=(4, 7, 7, 8)).astype(np.float32) for mu in (3.0, -1.0)]
     x = tf.constant(np.concatenate(halves))
     upstream = tf.constant(rng.normal(size=(8, 7, 7, 8)).astype(np.float32))
-    grouped = ops.bn(x, True, scope="grouped", literal_ops=not fused, batch_parts=2)
+    grouped = ops.bn(x, True, scope="grouped", batch_parts=2)
     with tf1.variable_scope("apart", reuse=tf1.AUTO_REUSE):  # the same variables for both halves
-        apart = tf.concat([ops.bn(x[:4], True, scope="bn", literal_ops=True),
-                           ops.bn(x[4:], True, scope="bn", literal_ops=True)], 0)
+        apart = tf.concat([ops.bn(x[:4], True, scope="bn"), ops.bn(x[4:], True, scope="bn")], 0)
     outputs = {"grouped": grouped, "apart": apart}
     params = {name: [v for v in tf1.global_variables(name + "/") if v.op.name.endswith(("gamma", "beta"))]
               for name in outputs}
@@ -209,12 +212,20 @@ def test_sibling_convolutions_are_the_separate_convolutions(sess, spectral_norm)
             sess.run(v.assign(np.random.default_rng(8).normal(size=v.shape.as_list())))
     for a, b in zip(*sess.run([together, apart])):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    # and their gradients, into the input and into every variable, for a generic loss over the three outputs
+    rng = np.random.default_rng(9)
+    weights = [tf.constant(rng.normal(size=(3, 7, 7, d)).astype(np.float32)) for d in (4, 4, 32)]
+    variables = [v for v in tf1.trainable_variables("net/")]
+    grads = [tf.gradients(tf.add_n([tf.reduce_sum(w * o) for w, o in zip(weights, outs)]), [x, *variables])
+             for outs in (together, apart)]
+    for a, b in zip(*sess.run(grads)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
 
 
-def test_leaky_relu_kernel_matches_the_maximum_and_its_gradient(sess):
+def test_leaky_relu_kernel_matches_the_frameworks_maximum_and_its_gradient(sess):
     values = np.array([-3.0, -0.5, -1e-6, 1e-6, 0.5, 3.0], np.float32)
     x = tf.constant(values)
-    outs = {fused: ops.lrelu(x, literal_ops=not fused) for fused in (True, False)}
+    outs = {True: ops.lrelu(x), False: tf.maximum(x, 0.2 * x)}  # the framework's lrelu, as the reference
     grads = {fused: tf.gradients(out, x)[0] for fused, out in outs.items()}
     got = sess.run({"out": outs, "grad": grads})
     assert got["out"][True].tolist() == got["out"][False].tolist()

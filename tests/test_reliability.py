@@ -19,7 +19,7 @@ from test_end_to_end import checkpoint_step, folder_digest
 SCRIPT = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
 MODEL_DIR = "GAN_mnist_8_62"
 SAFETY_SECONDS = 1200  # a limit against hanging, never what a test checks
-MIN_KILLS, MAX_KILLS = 5, 30  # kill -9s of one test; more while a kind of moment below is still missing
+MIN_KILLS, MAX_KILLS = 3, 30  # kill -9s of one test; more until each kind of moment below has been hit
 
 
 def start(*argv, **popen):
