@@ -1,6 +1,7 @@
-"""The vanilla GAN of the framework the article builds on (infoGAN's MNIST nets): nets, graph, step, sampling.
+"""The vanilla GAN of the framework the article builds on (infoGAN's MNIST nets): its nets, its training graph
+(losses, optimisers, the step) and its samplers, and the calls that run them.
 
-The training loop that drives it is training/loop.py's; the model only knows how to take one step.
+training/loop.py drives the training; evaluation/ and export/ use the samplers that build_sampler builds alone.
 """
 import contextlib
 import os
@@ -25,7 +26,6 @@ tf1 = tf.compat.v1
 IMAGE_SHAPE = (28, 28, 1)
 GRID_SIZE = 64  # 8x8 sample grid
 SAMPLE_CHUNK = 1000  # images per session.run when sampling
-WEIGHTS = ("raw", "ema")  # G's own weights, or their moving average
 # Independent random streams derived from the seed (ema.STREAM_STANDING is 4).
 STREAM_SHUFFLE, STREAM_Z, STREAM_FIXED_Z, STREAM_LABELS = 1, 2, 3, 5
 

@@ -1,4 +1,5 @@
-"""SAGAN: the article's change to the GAN framework, self-attention on the 7x7x128 maps of G and D."""
+"""SAGAN: the article's change to the GAN framework, self-attention on the 7x7x128 maps of G and D; as options,
+the SAGAN paper's block (--attention paper) and the 14x14 maps (--attention_at)."""
 from GAN import GAN
 from ops import attention, paper_attention
 

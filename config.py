@@ -9,7 +9,8 @@ from typing import Optional, Tuple
 
 MODEL_NAMES = ("GAN", "SAGAN")  # the registry: each is class <name> in <name>.py (model_class)
 DATASETS = ("mnist", "fashion-mnist")
-NUM_CLASSES = 10  # of both datasets: the labels a conditional model draws
+NUM_CLASSES = 10  # of both datasets: the labels a conditional model draws, the classes the metrics' classifier reads
+WEIGHTS = ("raw", "ema")  # which G: its own weights, or their moving average (the averaged G)
 PRECISIONS = ("float32", "bfloat16")
 TRAIN_STEPS = ("fused", "literal")
 PRECISION_SUFFIX = {"float32": "", "bfloat16": "_bf16"}  # of model_dir: precisions never share a run
@@ -261,6 +262,20 @@ def learning_rate_scale(step, total_steps, decay_start):
     if step < first:
         return 1.0
     return max(0.0, (total_steps - step) / max(total_steps - first, 1))
+
+
+def build(model_config, sess, folders=Folders(), images=None, labels=None, placement=None, sampler=False,
+          discriminator=False):
+    """A model of model_config with its graph built in sess's graph: the training graph, or with sampler only what
+    sampling and measuring run (G and the averaged G, and D with discriminator). The one way main, compare and
+    bench make a model; placement: its devices (parallel.replicas.Placement), one device when None."""
+    from parallel.replicas import ONE_DEVICE
+    model = model_class(model_config.gan_type)(sess, model_config, folders, images, placement or ONE_DEVICE, labels)
+    if sampler:
+        model.build_sampler(discriminator)
+    else:
+        model.build_model()
+    return model
 
 
 def model_class(gan_type):

@@ -5,7 +5,7 @@ import os
 import sys
 
 from config import (ATTENTION_BLOCKS, ATTENTION_SIDES, DATASETS, LOSSES, MODEL_NAMES, PAPER_RECIPE, PRECISIONS,
-                    SN_NETS, TRAIN_STEPS, EvalConfig, Folders, ModelConfig, ParallelConfig, TrainConfig)
+                    SN_NETS, TRAIN_STEPS, WEIGHTS, EvalConfig, Folders, ModelConfig, ParallelConfig, TrainConfig)
 
 PHASES = ("train", "sample", "eval", "attention", "compare", "export")
 RECIPES = {"article": {}, "paper": PAPER_RECIPE}  # presets of flags; a flag given explicitly wins
@@ -132,7 +132,7 @@ def build_parser():
                         "gamma and beta, D is a projection discriminator; trained on the dataset's labels")
     p.add_argument("--digit", type=bounded_int(0, 9), default=None,
                    help="with --phase sample on a --conditional run: draw only this digit (default: the ten equally)")
-    p.add_argument("--weights", default=None, choices=("raw", "ema"),
+    p.add_argument("--weights", default=None, choices=WEIGHTS,
                    help=f"which G the per-epoch grids, the best checkpoint, sample, attention and export use: its "
                         f"own weights or their moving average (default: {train.weights}, and ema for export); eval "
                         f"and compare report both")
@@ -270,19 +270,13 @@ class Run:
 
     def model(self, sess, placement=None, images=None, labels=None):
         """The chosen model, its training graph built in sess's; images and labels to train on."""
-        from config import model_class
-        from parallel.replicas import ONE_DEVICE
-        model = model_class(self.model_config.gan_type)(sess, self.model_config, self.folders, images,
-                                                        placement or ONE_DEVICE, labels)
-        model.build_model()
-        return model
+        from config import build
+        return build(self.model_config, sess, self.folders, images, labels, placement)
 
     def sampler(self, sess, discriminator=False):
         """The chosen model with only its samplers built in sess's graph (and D, for its attention maps)."""
-        from config import model_class
-        model = model_class(self.model_config.gan_type)(sess, self.model_config, self.folders)
-        model.build_sampler(discriminator)
-        return model
+        from config import build
+        return build(self.model_config, sess, self.folders, sampler=True, discriminator=discriminator)
 
 
 def train(run):

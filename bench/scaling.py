@@ -20,7 +20,7 @@ DEVICES = ("/device:CPU:0", "/device:CPU:1")
 def build(model_name, batch_size, placement_name):
     """A default model on the placement, in its own graph and session, variables initialised."""
     from parallel import cluster
-    from config import model_class
+    from config import build as build_model
     from parallel.replicas import ONE_DEVICE, Placement
     tf = tfenv.tensorflow()
     placement = {"one device": ONE_DEVICE, "2 towers": Placement(DEVICES, DEVICES[0], False),
@@ -28,9 +28,7 @@ def build(model_name, batch_size, placement_name):
     graph = tf.Graph()
     with graph.as_default():
         sess = tf.compat.v1.Session(config=cluster.session_config(ParallelConfig(devices=("2",)), tf))
-        model = model_class(model_name)(sess, ModelConfig(gan_type=model_name, batch_size=batch_size),
-                                        placement=placement)
-        model.build_model()
+        model = build_model(ModelConfig(gan_type=model_name, batch_size=batch_size), sess, placement=placement)
         model.initialize()
     return model
 

@@ -22,17 +22,12 @@ def build(model_name, config, batch_size, images=None, folders=None, sampler=Fal
     sampling and measuring run (GAN.build_sampler), as --phase sample and eval build it."""
     import tensorflow as tf
     from common import tfenv
-    from config import Folders
-    from config import model_class
+    from config import Folders, build as build_model
     model_config = ModelConfig(gan_type=model_name, batch_size=batch_size, **CONFIGS[config])
     graph = tf.Graph()
     with graph.as_default():
         sess = tf.compat.v1.Session(config=tfenv.session_config())
-        model = model_class(model_name)(sess, model_config, folders or Folders(), images)
-        if sampler:
-            model.build_sampler()
-        else:
-            model.build_model()
+        model = build_model(model_config, sess, folders or Folders(), images, sampler=sampler)
         model.initialize()
     return model
 

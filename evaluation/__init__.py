@@ -3,5 +3,5 @@ yardstick they are read off (reference, floor, spread, memorisation), --phase ev
 report, --phase attention's maps, and the yardstick's calibration (python -m evaluation.calibrate).
 
 May import common, training (its logs and folder names) and the top-level modules; models are built
-through config.model_class. Nothing outside bench and main imports it.
+through config.model_class. Imported by main, bench, export (the model card reads metrics.json) and scripts/.
 """

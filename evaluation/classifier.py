@@ -8,6 +8,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from common.errors import UserError
+from config import NUM_CLASSES
 from common.interrupts import activity, deferred
 from ops import conv2d, linear
 from evaluation.yardstick import split_description, split_indices
@@ -45,7 +46,7 @@ class Classifier:
                 net = tf.nn.max_pool2d(net, 2, 2, "SAME")  # [B, 7, 7, 64]
                 net = tf.reshape(net, [-1, 7 * 7 * 64])  # [B, 3136]
                 self.features = tf.nn.relu(linear(net, FEATURE_DIM, scope="c_fc3"))
-                logits = linear(self.features, 10, scope="c_fc4")
+                logits = linear(self.features, NUM_CLASSES, scope="c_fc4")
             self.probs = tf.nn.softmax(logits)
             self.loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=self.labels,
                                                                                       logits=logits))

@@ -1,16 +1,15 @@
 """--phase compare: every configuration trained, over its seeds; which comparisons matter, and their verdicts."""
 import dataclasses
 import os
-import re
 
 from common.errors import UserError
 from common.interrupts import activity
-from config import PRECISION_SUFFIX, ModelConfig, configuration_label, model_class, parse_model_dir
+from config import PRECISION_SUFFIX, ModelConfig, build, configuration_label, model_class, parse_model_dir
 from evaluation.evaluate import evaluate_checkpoint, read_result
 from evaluation.report import write_report
+from training.checkpoints import latest_step
 from training.runlog import read_run_config
 
-_CHECKPOINT_PATH = re.compile(r'^model_checkpoint_path: ".*-(\d+)"$', re.MULTILINE)
 
 
 def report_dir_name(dataset, precision):
@@ -52,16 +51,6 @@ def matching_runs(names, dataset, batch_size, z_dim, precision, fields_of=parse_
     return runs, skipped
 
 
-def checkpoint_step(folder):
-    """The step of the newest checkpoint listed in folder/checkpoint, or None."""
-    try:
-        with open(os.path.join(folder, "checkpoint")) as f:
-            match = _CHECKPOINT_PATH.search(f.read())
-    except OSError:
-        return None
-    return int(match.group(1)) if match else None
-
-
 def find_runs(folders, dataset, batch_size, z_dim, precision, log=print):
     """{configuration label: {seed: model_dir}} of the runs that have a checkpoint, or failing that a whole
     metrics.json (a published run's evidence, docs/runs/); says which folders it skips and which it takes as
@@ -73,7 +62,7 @@ def find_runs(folders, dataset, batch_size, z_dim, precision, log=print):
     runs, skipped = matching_runs(names, dataset, batch_size, z_dim, precision, fields_in(folders.result_dir))
     for label, seeds in list(runs.items()):
         for seed, name in list(seeds.items()):
-            if checkpoint_step(folders.of("checkpoint", name)) is None:
+            if latest_step(folders.of("checkpoint", name)) is None:
                 if _whole(read_result(folders.of("result", name))):
                     log(f"compare: {name} has no checkpoint in {folders.of('checkpoint', name)}: reporting its "
                         "metrics.json as it is")
@@ -113,13 +102,13 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print)
             config = ModelConfig(**fields_of(name))
             configs[label] = dataclasses.replace(config, seed=0)
             result = read_result(folders.of("result", name))
-            step = checkpoint_step(folders.of("checkpoint", name))
+            step = latest_step(folders.of("checkpoint", name))
             if step is not None and (not _whole(result) or result.get("step", step) != step):
                 if yardstick is None:
                     yardstick = load_yardstick()
                 with session() as sess, activity(f"evaluating {name}", "the runs evaluated before it keep "
                                                                        "their metrics.json"):
-                    evaluate_checkpoint(build(config, folders, sess), yardstick, num_eval_samples, log)
+                    evaluate_checkpoint(build(config, sess, folders, sampler=True), yardstick, num_eval_samples, log)
         config = configs[label]
         parameter_counts[label] = model_class(config.gan_type)(None, config, folders).count_parameters()
     result_dirs = {label: {seed: folders.of("result", name) for seed, name in seeds.items()}
@@ -129,13 +118,6 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print)
         models = {label: config.gan_type + (" conditional" if config.conditional else "")
                   for label, config in configs.items()}
         return write_report(result_dirs, pairs(configs), parameter_counts, out_dir, log, models)
-
-
-def build(config, folders, sess):
-    """A model of config with its samplers built: what evaluating a checkpoint runs."""
-    model = model_class(config.gan_type)(sess, config, folders)
-    model.build_sampler()
-    return model
 
 
 def pairs(configs):

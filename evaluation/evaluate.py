@@ -4,14 +4,14 @@ import json
 import os
 
 from common.errors import UserError
-from config import TrainConfig
+from config import WEIGHTS, TrainConfig
 from common.interrupts import replaced_atomically
 from utils import PANEL_IMAGES, load_samples, save_panels
 from evaluation.conditional import measure_conditional
 from evaluation.yardstick import memorisation_line
 
 METRICS_FILE = "metrics.json"
-WEIGHT_SUFFIXES = {"raw": "", "ema": "_ema"}  # of the keys of each weights' metrics
+WEIGHT_SUFFIXES = dict(zip(WEIGHTS, ("", "_ema")))  # of the keys of each weights' metrics
 
 TABLE_ROWS = [("fcd", "FCD (lower is better)", "{:.3f}"), ("fcd_spread", "  its spread (resampling std)", "{:.3f}"),
               ("fcd_multiple", "  as a multiple of the floor", "{:.2f}x"), ("kid", "KID", "{:.5f}"),

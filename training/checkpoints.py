@@ -17,6 +17,14 @@ KEPT = 3
 OPTIMISER_SLOT = re.compile(r"/Adam(_\d+)?$")  # Adam's m and v of a variable: <variable>/Adam, <variable>/Adam_1
 
 
+def latest_step(folder):
+    """The step of the newest checkpoint that folder's index (TensorFlow's state file) lists, or None."""
+    state = tf1.train.get_checkpoint_state(folder) if os.path.isdir(folder) else None
+    if state is None or not state.model_checkpoint_path:
+        return None
+    return int(state.model_checkpoint_path.rsplit("-", 1)[1])
+
+
 class Checkpoints:
     """The savers of a built model and what they read and write."""
 
