@@ -353,3 +353,13 @@ def then(op, build_after):
     """op, then the ops that build_after() makes, built under op so that they run after it; as one op."""
     with tf.control_dependencies([op]):
         return tf.group(op, *build_after())
+
+
+def load_values(sess, values):
+    """Set each variable of {variable: array} to its array, in one session.run (a run per variable costs ~30 ms)."""
+    feeds, assigns = {}, []
+    for variable, value in values.items():
+        placeholder = tf1.placeholder(variable.dtype.base_dtype, variable.shape)
+        feeds[placeholder] = value
+        assigns.append(tf1.assign(variable, placeholder))
+    sess.run(tf.group(*assigns), feeds)

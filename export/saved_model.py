@@ -11,6 +11,7 @@ import tensorflow as tf
 from common.errors import UserError
 from common.interrupts import activity, replaced_atomically
 from export.model_card import write_model_card
+from ops import load_values
 from training import ema
 
 tf1 = tf.compat.v1
@@ -64,8 +65,7 @@ def write_saved_model(model, values, path):
         names = {v.op.name[len(SCOPE) + 1:] for v in variables}
         if names != set(values):
             raise ValueError(f"the export's G and the checkpoint's differ: {sorted(names ^ set(values))[:3]}")
-        for v in variables:
-            v.load(values[v.op.name[len(SCOPE) + 1:]], sess)
+        load_values(sess, {v: values[v.op.name[len(SCOPE) + 1:]] for v in variables})
         signature = tf1.saved_model.signature_def_utils.predict_signature_def(inputs, {"images": images})
         builder = tf1.saved_model.Builder(path)
         builder.add_meta_graph_and_variables(sess, [tf1.saved_model.tag_constants.SERVING],

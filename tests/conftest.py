@@ -104,3 +104,14 @@ def tiny_run(workdir, run_main, tmp_path_factory):
         for kind in ("checkpoint", "results", "logs"):
             shutil.copytree(_TINY_RUNS[key] / kind, workdir / kind, dirs_exist_ok=True)
     return copy
+
+
+# Heaviest first: pytest-xdist hands tests out in this order, so the long ones start early and no worker is left
+# running one alone at the end. The markers say what a test is (pytest.ini); the order is only a schedule.
+_SCHEDULE = ("subprocess", "e2e", "trains")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        return next((i for i, mark in enumerate(_SCHEDULE) if item.get_closest_marker(mark)), len(_SCHEDULE))
+    items.sort(key=rank)  # stable: within a rank, the files' own order

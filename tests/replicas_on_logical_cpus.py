@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 from common import tfenv  # noqa: E402
 from config import ModelConfig, ParallelConfig  # noqa: E402
 from config import model_class  # noqa: E402
+from ops import load_values  # noqa: E402
 from parallel.replicas import ONE_DEVICE, Placement  # noqa: E402
 
 DEVICES = ("/device:CPU:0", "/device:CPU:1")
@@ -46,8 +47,7 @@ def main(out, model_name, steps, batch_size, wanted, flags):
                 model.initialize()
                 initial = dict(zip(variables, sess.run(list(variables.values()))))
             else:
-                for key, v in variables.items():
-                    v.load(initial[key], sess)
+                load_values(sess, {v: initial[key] for key, v in variables.items()})
             feed = {model.inputs: batches[0], model.z: zs[0]}
             for i, g in enumerate(sess.run(grads, feed)):
                 saved[f"{name}/grad/{i}"] = g

@@ -40,6 +40,8 @@ def test_forward_multiply_adds_follow_the_nets_weights(model_class):
     assert extra == 2 * macs["G"]
 
 
+@pytest.mark.subprocess
+@pytest.mark.e2e
 def test_quick_bench_measures_everything_and_writes_json(workdir, monkeypatch):
     here = os.path.dirname(os.path.abspath(__file__))
     monkeypatch.setattr(bench, "EPOCH_CHILD", [sys.executable, os.path.join(here, "bench_on_synthetic_data.py")])

@@ -50,6 +50,7 @@ def test_bad_arguments_get_one_line_and_status_2(argv, capsys):
     assert out == "" and len(err.strip().splitlines()) == 1 and "error:" in err, err
 
 
+@pytest.mark.subprocess
 def test_a_bad_argument_from_the_shell_gets_one_line_and_status_2():
     result = run_cli("--gan_type", "SAGAN", "--epoch", "0")
     assert (result.returncode, result.stdout) == (2, "")
@@ -135,6 +136,7 @@ def test_the_literal_step_is_called_the_frameworks_not_the_articles():
     assert "framework's" in literal and "article's" not in literal
 
 
+@pytest.mark.subprocess
 def test_publishing_an_unfinished_run_gets_one_line_and_status_2_and_publishes_nothing(tmp_path):
     finished, unfinished = tmp_path / "GAN_mnist_64_62", tmp_path / "SAGAN_mnist_64_62"
     for folder in (finished, unfinished):

@@ -85,6 +85,7 @@ def test_a_conditional_sagan_conditions_every_bn_of_g_and_projects_in_d():
         np.testing.assert_array_equal(z[:10], z[10:20])  # each column one z through every class
 
 
+@pytest.mark.e2e
 def test_a_conditional_run_trains_resumes_samples_a_digit_and_evaluates(workdir, run_main, monkeypatch, capsys):
     import json
     from utils import load_samples

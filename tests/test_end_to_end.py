@@ -98,6 +98,7 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_m
         np.testing.assert_allclose(value, reader.get_tensor(variable), rtol=1e-4, atol=1e-6, err_msg=variable)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("gan_type", ["GAN", "SAGAN"])
 def test_sample_writes_uint8_images(workdir, run_main, tiny_run, gan_type):
     tiny_run(gan_type)
@@ -115,6 +116,7 @@ def test_sample_without_checkpoint_is_a_clear_error(workdir, run_main, capsys):
     assert "no checkpoint" in err and "--phase train" in err
 
 
+@pytest.mark.trains
 def test_seed_changes_model_dir_and_same_seed_gives_same_start(workdir, run_main, tiny_run):
     assert run_main("--gan_type", "GAN", "--stop_after_steps", 1, "--seed", 3) == 0
     assert run_main("--gan_type", "GAN", "--stop_after_steps", 1, "--seed", 3, "--checkpoint_dir", "again") == 0
@@ -154,6 +156,7 @@ def test_batch_larger_than_the_data_is_refused(workdir, run_main, capsys):
     assert not os.path.exists("checkpoint/GAN_mnist_64_62")
 
 
+@pytest.mark.e2e
 def test_eval_writes_metrics_beside_the_real_floor(workdir, run_main, tiny_run, monkeypatch, capsys):
     import json
     tiny_run("SAGAN")
@@ -219,6 +222,7 @@ def test_bad_samples_files_are_one_line_errors(workdir, run_main, capsys):
     assert stop.value.code == 2 and "--grid draws samples files" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_attention_phase_draws_both_blocks(workdir, run_main, tiny_run, capsys):
     tiny_run("SAGAN")
     assert run_main("--gan_type", "SAGAN", "--phase", "attention", "--queries", "0,0;3,3;6,6") == 0
@@ -231,6 +235,7 @@ def test_attention_phase_draws_both_blocks(workdir, run_main, tiny_run, capsys):
     assert "no attention blocks" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_main, monkeypatch, capsys):
     from evaluation import classifier
     from evaluation import report as report_module
@@ -279,6 +284,7 @@ def test_compare_verdicts_follow_the_spread():
     assert "GAN is better by 5" in report_module.verdict("recall", False, (10.0, 1.0, 3), (5.0, 1.0, 3))
 
 
+@pytest.mark.trains
 def test_eval_every_epoch_logs_fcd_and_keeps_the_best_checkpoint(workdir, run_main, monkeypatch, capsys):
     assert run_main("--gan_type", "GAN", eval_every=1) == 0
     rows = read_csv(str(workdir / "results" / "GAN_mnist_8_62" / "train_log.csv"))
@@ -290,6 +296,7 @@ def test_eval_every_epoch_logs_fcd_and_keeps_the_best_checkpoint(workdir, run_ma
     assert "is the lowest so far" in capsys.readouterr().out
 
 
+@pytest.mark.trains
 def test_compare_finds_runs_by_their_checkpoints_and_says_what_it_skips(workdir, run_main, tiny_run, monkeypatch,
                                                                           capsys):
     for gan_type in ("GAN", "SAGAN"):  # stopped inside the first epoch: no train_log.csv yet
@@ -326,6 +333,7 @@ def test_compare_finds_runs_by_their_checkpoints_and_says_what_it_skips(workdir,
     assert "results/GAN_mnist_8_62/metrics.json" in out and "results/SAGAN_mnist_8_62/metrics.json" not in out
 
 
+@pytest.mark.subprocess
 def test_tensorflow_says_nothing_before_the_programs_own_lines(workdir):
     import subprocess
     import sys

@@ -9,6 +9,7 @@ import tensorflow as tf
 from GAN import GAN
 from SAGAN import SAGAN
 from config import ModelConfig
+from ops import load_values
 
 tf1 = tf.compat.v1
 
@@ -105,8 +106,7 @@ def train_from(model_class, train_step, initial, batches, zs, **flags):
             sess.run(tf1.global_variables_initializer())
         else:
             assert set(variables) == set(initial)  # a checkpoint of either step restores in the other
-            for name, v in variables.items():
-                v.load(initial[name], sess)
+            load_values(sess, {v: initial[name] for name, v in variables.items()})
         before = dict(zip(variables, sess.run(list(variables.values()))))
         losses = [model.run_train_step(batch, z, all_losses=True) for batch, z in zip(batches, zs)]
         return before, losses, dict(zip(variables, sess.run(list(variables.values()))))
@@ -118,6 +118,7 @@ def random_batches(steps, batch_size=8):
             rng.uniform(-1, 1, (steps, batch_size, 62)).astype(np.float32))
 
 
+@pytest.mark.trains
 @pytest.mark.parametrize("model_class", [GAN, SAGAN])
 def test_fused_step_gives_the_literal_steps_losses_and_weights(model_class):
     """The two schedules of the same kernels: one session.run, or the framework's two with G recomputed."""

@@ -15,6 +15,7 @@ tf1 = tf.compat.v1
 PAPER = dict(PAPER_RECIPE, attention_at=(7, 14))
 
 
+@pytest.mark.trains
 @pytest.mark.parametrize("model_class, flags", [(GAN, PAPER_RECIPE), (SAGAN, PAPER)])
 def test_fused_step_gives_the_literal_steps_losses_and_weights_with_the_papers_recipe(model_class, flags):
     """As test_models' equivalence test; here spectral norm's u must also move once per step in both.
@@ -163,6 +164,7 @@ def test_a_checkpoint_from_before_the_average_restores_with_the_average_at_the_r
             np.testing.assert_array_equal(*sess.run([raw, averaged]))
 
 
+@pytest.mark.e2e
 def test_papers_recipe_with_attention_at_7_and_14_trains_resumes_samples_evaluates_and_draws(
         workdir, run_main, monkeypatch, capsys):
     import json

@@ -39,6 +39,7 @@ def latest_complete_step(folder):
     return int(reader.get_tensor("global_step"))
 
 
+@pytest.mark.subprocess
 def test_kill_9_at_random_moments_never_loses_the_latest_checkpoint(workdir):
     rng = random.Random(1234)
     folder = os.path.join("checkpoint", MODEL_DIR)
@@ -81,6 +82,7 @@ def test_kill_9_at_random_moments_never_loses_the_latest_checkpoint(workdir):
     assert len([f for f in os.listdir(folder) if f.endswith(".index")]) <= 3  # max_to_keep holds across restarts
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_saves_and_says_how_to_resume(workdir, sig, status):
     process = start("--epoch", 1000, "--save_every", 100000, "--log_every", 1)
@@ -96,6 +98,7 @@ def test_signal_saves_and_says_how_to_resume(workdir, sig, status):
     assert checkpoint_step(MODEL_DIR)[0] >= 1
 
 
+@pytest.mark.trains
 def test_nan_stops_training_and_keeps_the_last_finite_checkpoint(workdir, run_main, monkeypatch, capsys):
     original = gan_module.GAN.batch_z
 
@@ -114,6 +117,7 @@ def _three_checkpoints(run_main):
     return os.path.join("checkpoint", MODEL_DIR, "GAN.model-3")
 
 
+@pytest.mark.trains
 @pytest.mark.parametrize("damage", ["truncate data", "delete index"])
 def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one(workdir, run_main, capsys, damage):
     prefix = _three_checkpoints(run_main)
@@ -129,6 +133,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one(workdir, run_m
     assert "restored checkpoint/GAN_mnist_8_62/GAN.model-2 (step 2)" in out
 
 
+@pytest.mark.trains
 def test_a_resumed_run_removes_checkpoint_files_the_index_no_longer_lists(workdir, run_main, capsys):
     prefix = _three_checkpoints(run_main)
     folder = os.path.dirname(prefix)
@@ -150,6 +155,7 @@ def test_a_resumed_run_removes_checkpoint_files_the_index_no_longer_lists(workdi
     assert checkpoint_step(MODEL_DIR)[0] == 4
 
 
+@pytest.mark.trains
 def test_no_complete_checkpoint_is_an_error_that_changes_nothing(workdir, run_main, capsys):
     _three_checkpoints(run_main)
     folder = os.path.join("checkpoint", MODEL_DIR)
@@ -189,6 +195,7 @@ def small_disk(tmp_path):
     subprocess.run(["umount", str(mount_point)], check=True)
 
 
+@pytest.mark.trains
 def test_full_disk_is_a_clear_error_and_the_previous_checkpoint_stays(workdir, run_main, capsys, small_disk):
     assert run_main("--gan_type", "GAN", "--checkpoint_dir", small_disk, "--stop_after_steps", 1) == 0
     folder = os.path.join(small_disk, MODEL_DIR)

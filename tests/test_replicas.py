@@ -35,6 +35,7 @@ def run(*argv, timeout=SAFETY_SECONDS):
 # The article's GAN at the sizes; the paper's SAGAN (hinge, spectral norm's u, attention at 14) smaller.
 @pytest.mark.parametrize("model_name, batch_size, flags",
                          [("GAN", 64, {}), ("SAGAN", 16, dict(PAPER_RECIPE, attention_at=[14]))])
+@pytest.mark.subprocess
 def test_two_towers_with_sync_bn_compute_what_one_device_with_their_whole_batch_computes(tmp_path, model_name,
                                                                                         batch_size, flags):
     steps = 3
@@ -142,6 +143,7 @@ def chief_command(cluster, *flags):
     return [sys.executable, MAIN, "--cluster", cluster, "--task_index", "0", "--gan_type", "GAN", *TINY, *flags]
 
 
+@pytest.mark.subprocess
 def test_two_loopback_workers_train_what_two_local_devices_train(workdir):
     cluster = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
     worker = start_worker(cluster, workdir)
@@ -183,6 +185,7 @@ def wait_for(predicate, what, alive=lambda: True, seconds=SAFETY_SECONDS):
         time.sleep(0.5)
 
 
+@pytest.mark.subprocess
 def test_a_dead_worker_stops_the_others_with_clear_errors_and_an_intact_checkpoint(workdir):
     cluster = ",".join(f"127.0.0.1:{p}" for p in free_ports(3))
     survivor, victim = start_worker(cluster, workdir, 1), start_worker(cluster, workdir, 2)
@@ -204,6 +207,7 @@ def test_a_dead_worker_stops_the_others_with_clear_errors_and_an_intact_checkpoi
     assert checkpoint_step("GAN_mnist_6_62")[0] > 0 and checkpoint_weights("GAN_mnist_6_62")  # whole and readable
 
 
+@pytest.mark.subprocess
 def test_a_dead_chief_stops_its_worker_with_a_clear_error(workdir):
     cluster = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
     # The chief first: it trains as soon as the worker serves, and dies before the worker's first probe.
@@ -248,6 +252,7 @@ def test_cluster_flags_and_tf_config_name_the_same_tasks():
     (["--devices", "/cpu:0,/gpu:7"], "this machine has no /gpu:7"),
     (["--cluster", "127.0.0.1:1"], "names 1 task"),
 ])
+@pytest.mark.subprocess
 def test_bad_parallel_flags_are_one_line_errors_with_status_2(workdir, flags, message):
     done = subprocess.run([sys.executable, MAIN, "--gan_type", "GAN", "--eval_every", "0", *flags],
                           capture_output=True, text=True, timeout=SAFETY_SECONDS)
