@@ -28,6 +28,11 @@ def start(*argv, **popen):
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **popen)
 
 
+def partial_checkpoints(folder):
+    """The files of checkpoints being written (or left half-written by a kill) in folder."""
+    return {name for name in os.listdir(folder) if "tempstate" in name}
+
+
 def latest_complete_step(folder):
     """The step of the newest checkpoint, after reading every one of its tensors; None if there is none."""
     path = tf.train.latest_checkpoint(folder)
@@ -54,15 +59,20 @@ def test_kill_9_at_random_moments_never_loses_the_latest_checkpoint(workdir):
     window = 3.0  # seconds after the lock in which a kill lands; it widens on a machine too slow to save in it
     while ((kills < MIN_KILLS or not (mid_save and restored_from and newest > first_step)) and kills < MAX_KILLS
            and time.time() < deadline):
+        earlier = partial_checkpoints(folder)  # a killed save's leftovers, which the next run removes
         process = start("--epoch", 1000, "--save_every", 1, "--log_every", 1)
         while process.poll() is None and not (os.path.exists(lock) and open(lock).read() == str(process.pid)):
             time.sleep(0.02)  # TensorFlow's start-up is not what is tested
         # From the lock on: restoring, training steps and checkpoints written every step.
-        time.sleep(rng.uniform(0.0, window))
+        if kills % 3 == 1:  # every third kill lands inside a checkpoint's writing, which a random moment seldom hits
+            while process.poll() is None and not partial_checkpoints(folder) - earlier and time.time() < deadline:
+                time.sleep(0.002)
+        else:
+            time.sleep(rng.uniform(0.0, window))
         process.kill()
         out, _ = process.communicate()
         kills += 1
-        mid_save += any("tempstate" in name for name in os.listdir(folder))
+        mid_save += bool(partial_checkpoints(folder) - earlier)
         restored_from += "restored" in out
         step = latest_complete_step(folder)
         assert step is not None and step >= newest, f"kill {kills}: checkpoint went back to {step} from {newest}"
@@ -112,15 +122,16 @@ def test_nan_stops_training_and_keeps_the_last_finite_checkpoint(workdir, run_ma
     assert latest_complete_step(os.path.join("checkpoint", MODEL_DIR)) == 3
 
 
-def _three_checkpoints(run_main):
-    assert run_main("--gan_type", "GAN", "--save_every", 1, "--stop_after_steps", 3) == 0
+def _three_checkpoints(tiny_run):
+    """The run `--save_every 1 --stop_after_steps 3` leaves: checkpoints of steps 1, 2 and 3 (trained once)."""
+    tiny_run("GAN", 3, "--save_every", 1)
     return os.path.join("checkpoint", MODEL_DIR, "GAN.model-3")
 
 
 @pytest.mark.trains
 @pytest.mark.parametrize("damage", ["truncate data", "delete index"])
-def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one(workdir, run_main, capsys, damage):
-    prefix = _three_checkpoints(run_main)
+def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one(workdir, run_main, tiny_run, capsys, damage):
+    prefix = _three_checkpoints(tiny_run)
     if damage == "truncate data":
         data = prefix + ".data-00000-of-00001"
         os.truncate(data, os.path.getsize(data) // 2)
@@ -134,8 +145,8 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_previous_one(workdir, run_m
 
 
 @pytest.mark.trains
-def test_a_resumed_run_removes_checkpoint_files_the_index_no_longer_lists(workdir, run_main, capsys):
-    prefix = _three_checkpoints(run_main)
+def test_a_resumed_run_removes_checkpoint_files_the_index_no_longer_lists(workdir, run_main, tiny_run, capsys):
+    prefix = _three_checkpoints(tiny_run)
     folder = os.path.dirname(prefix)
     # As a kill -9 leaves them: an old checkpoint unlisted but not yet deleted, a new one written but not listed.
     orphans = [f"GAN.model-0{suffix}" for suffix in (".index", ".meta", ".data-00000-of-00001")] + \
@@ -156,8 +167,8 @@ def test_a_resumed_run_removes_checkpoint_files_the_index_no_longer_lists(workdi
 
 
 @pytest.mark.trains
-def test_no_complete_checkpoint_is_an_error_that_changes_nothing(workdir, run_main, capsys):
-    _three_checkpoints(run_main)
+def test_no_complete_checkpoint_is_an_error_that_changes_nothing(workdir, run_main, tiny_run, capsys):
+    _three_checkpoints(tiny_run)
     folder = os.path.join("checkpoint", MODEL_DIR)
     for name in os.listdir(folder):
         if name.endswith(".index"):
