@@ -8,6 +8,10 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One thread per TensorFlow process: README's command runs two test workers on two cores, and the child processes
+# some tests start run beside them; threads fighting over the cores slow every test. Children inherit it.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 from common import tfenv  # noqa: E402
 
@@ -81,11 +85,15 @@ def sess():
         yield session
 
 
-_TINY_RUNS = {}  # (gan_type, steps, flags) -> folder holding checkpoint/, results/ and logs/ of that run, per process
+@pytest.fixture(scope="session")
+def tiny_runs():
+    """{(gan_type, steps, flags): folder holding checkpoint/, results/ and logs/ of that run}: the tiny runs trained
+    so far in this test session (one per pytest-xdist worker)."""
+    return {}
 
 
 @pytest.fixture
-def tiny_run(workdir, run_main, tmp_path_factory):
+def tiny_run(workdir, run_main, tmp_path_factory, tiny_runs):
     """tiny_run(gan_type, steps=2, *flags): the run `--stop_after_steps steps` leaves, in workdir's checkpoint/,
     results/ and logs/. Each (gan_type, steps, flags) trains once per test process and is copied into each test's
     folder."""
@@ -93,16 +101,16 @@ def tiny_run(workdir, run_main, tmp_path_factory):
 
     def copy(gan_type, steps=2, *flags):
         key = (gan_type, steps, flags)
-        if key not in _TINY_RUNS:
+        if key not in tiny_runs:
             cache = tmp_path_factory.mktemp(f"tiny_{gan_type}_{steps}")
             folders = {f"--{kind}_dir": str(cache / kind) for kind in ("checkpoint", "result", "log")}
             assert run_main("--gan_type", gan_type, "--stop_after_steps", steps, *flags,
                             *[x for flag, path in folders.items() for x in (flag, path)]) == 0
             os.rename(cache / "result", cache / "results")
             os.rename(cache / "log", cache / "logs")
-            _TINY_RUNS[key] = cache
+            tiny_runs[key] = cache
         for kind in ("checkpoint", "results", "logs"):
-            shutil.copytree(_TINY_RUNS[key] / kind, workdir / kind, dirs_exist_ok=True)
+            shutil.copytree(tiny_runs[key] / kind, workdir / kind, dirs_exist_ok=True)
     return copy
 
 

@@ -25,29 +25,32 @@ def build(model_class, sess=None, build_now=True, **flags):
     return model
 
 
-_BUILT = {}  # (model class, train_step) -> (graph, model): built once per test process, for static checks
+@pytest.fixture(scope="session")
+def built():
+    """built(model_class, train_step='fused') -> (graph, model): a model of the default config with its training graph
+    built once per test session, shared by every test that only inspects it."""
+    cache = {}
 
-
-def built(model_class, train_step="fused"):
-    """A model of the default config with its graph built, shared by every test that only inspects it."""
-    key = (model_class, train_step)
-    if key not in _BUILT:
-        graph = tf.Graph()
-        with graph.as_default():
-            _BUILT[key] = graph, build(model_class, train_step=train_step)
-    return _BUILT[key]
+    def get(model_class, train_step="fused"):
+        key = (model_class, train_step)
+        if key not in cache:
+            graph = tf.Graph()
+            with graph.as_default():
+                cache[key] = graph, build(model_class, train_step=train_step)
+        return cache[key]
+    return get
 
 
 @pytest.mark.parametrize("model_class, g_params, d_params",
                          [(GAN, 6_640_193, 6_559_169), (SAGAN, 6_968_354, 6_887_330)])
-def test_trainable_parameter_counts(model_class, g_params, d_params):
+def test_trainable_parameter_counts(built, model_class, g_params, d_params):
     _, model = built(model_class)
     assert (count(model.g_vars), count(model.d_vars)) == (g_params, d_params)
     assert model.count_parameters() == (g_params, d_params)  # the nets alone, as compare counts them
 
 
 @pytest.mark.parametrize("model_class", [GAN, SAGAN])
-def test_d_and_g_variables_are_disjoint_and_cover_every_trainable_variable(model_class):
+def test_d_and_g_variables_are_disjoint_and_cover_every_trainable_variable(built, model_class):
     graph, model = built(model_class)
     with graph.as_default():
         g, d = set(model.g_vars), set(model.d_vars)
@@ -57,7 +60,7 @@ def test_d_and_g_variables_are_disjoint_and_cover_every_trainable_variable(model
         assert all(v.op.name.startswith("discriminator/") for v in d)
 
 
-def test_sagan_is_gan_plus_the_two_attention_blocks():
+def test_sagan_is_gan_plus_the_two_attention_blocks(built):
     names = {}
     for model_class in (GAN, SAGAN):
         graph, _ = built(model_class)
@@ -165,7 +168,7 @@ def is_pre_bn_bias(name):
 
 @pytest.mark.parametrize("model_class", [GAN, SAGAN])
 @pytest.mark.parametrize("train_step", ["fused", "literal"])
-def test_variable_names_and_shapes_are_those_old_checkpoints_hold(model_class, train_step):
+def test_variable_names_and_shapes_are_those_old_checkpoints_hold(built, model_class, train_step):
     """The list was taken from the code before the reshape into modules; a rename would orphan checkpoints.
 
     Since then every run also keeps the averaged G, whose variables are the only ones added.
