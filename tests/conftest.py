@@ -8,17 +8,14 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One thread per TensorFlow process: README's command runs two test workers on two cores, and the child processes
+# some tests start run beside them; threads fighting over the cores slow every test. Children inherit it.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 from common import tfenv  # noqa: E402
 
 tfenv.tensorflow()  # graph mode, as main.py runs
-
-from config import ParallelConfig  # noqa: E402
-from parallel import cluster  # noqa: E402
-
-# Two logical CPU devices, made before TensorFlow's runtime starts, as --devices 2 makes them: the tests of towers
-# then run in this process. A graph not placed on them runs on the first, as on any machine.
-cluster.prepare_devices(ParallelConfig(devices=("2",)))
 
 from common import data  # noqa: E402
 

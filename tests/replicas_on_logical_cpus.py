@@ -1,8 +1,7 @@
-"""For test_replicas.py: train one model on one device and on two logical CPU devices, from the same weights.
+"""Child of test_replicas.py: train one model on one device and on two logical CPU devices, from the same weights.
 
-Logical devices must be made before TensorFlow's runtime starts: main() makes them if this process has none yet
-(tests/conftest.py makes them for the test processes). Run alone:
-replicas_on_logical_cpus.py OUT.npz GAN|SAGAN STEPS BATCH_SIZE PLACEMENTS [recipe flags as JSON]
+Logical devices must be made before TensorFlow's runtime starts, so this runs in a process of its own.
+Usage: replicas_on_logical_cpus.py OUT.npz GAN|SAGAN STEPS BATCH_SIZE PLACEMENTS [recipe flags as JSON]
 Writes, per placement ('one', 'sync', 'apart'): the gradients of both losses at the initial weights, the
 losses of each step, and every variable after the first step and after the last.
 """

@@ -1,7 +1,7 @@
 """Data-parallel training: towers on two logical CPU devices, and two workers on the loopback interface.
 
-The towers run in the test process, on the two logical CPU devices tests/conftest.py made before TensorFlow's
-runtime started; a cluster's tasks are processes of their own.
+Logical devices and servers must exist before TensorFlow's runtime starts, so each case runs in
+processes of its own.
 """
 import json
 import os
@@ -20,22 +20,28 @@ from test_end_to_end import checkpoint_step, checkpoint_weights
 from test_models import ROUNDING_FLIPS_AT_MOST, is_pre_bn_bias
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHILD = os.path.join(ROOT, "tests", "replicas_on_logical_cpus.py")
 MAIN = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
 SAFETY_SECONDS = 900  # against a hang only; no verdict depends on speed
 WORKER_GIVES_UP_SECONDS = 300  # against a hang only: a worker gives up within two probes (10 s) of the chief
 TINY = ["--batch_size", "8", "--eval_every", "0", "--log_every", "2"]
 
 
+def run(*argv, timeout=SAFETY_SECONDS):
+    """Run a child to completion; its CompletedProcess."""
+    return subprocess.run([sys.executable, *map(str, argv)], capture_output=True, text=True, timeout=timeout)
+
+
 # The article's GAN at the issue's sizes; the paper's SAGAN (hinge, spectral norm's u, attention at 14) smaller.
 @pytest.mark.parametrize("model_name, batch_size, flags",
                          [("GAN", 64, {}), ("SAGAN", 16, dict(PAPER_RECIPE, attention_at=[14]))])
-@pytest.mark.trains
+@pytest.mark.subprocess
 def test_two_towers_with_sync_bn_compute_what_one_device_with_their_whole_batch_computes(tmp_path, model_name,
                                                                                         batch_size, flags):
-    import replicas_on_logical_cpus
     steps = 3
     placements = ["one", "sync"] + (["apart"] if not flags else [])
-    replicas_on_logical_cpus.main(tmp_path / "out.npz", model_name, steps, batch_size, placements, flags)
+    done = run(CHILD, tmp_path / "out.npz", model_name, steps, batch_size, ",".join(placements), json.dumps(flags))
+    assert done.returncode == 0, done.stderr[-3000:]
     out = np.load(tmp_path / "out.npz")
     assert list(out["one/devices"]) == [""]
     assert list(out["sync/devices"]) == ["/device:CPU:0", "/device:CPU:1"]  # both towers did the arithmetic
@@ -150,9 +156,10 @@ def test_two_loopback_workers_train_what_two_local_devices_train(workdir, run_ma
         worker.kill()
     assert chief.returncode == 0, chief.stderr[-3000:]
     assert worker.returncode == 0 and "the chief is done" in out, err[-3000:]
-    # The same towers on this process's two logical devices (conftest made them).
-    assert run_main("--gan_type", "GAN", "--devices", "2", "--sync_bn", "--epoch", "1", "--stop_after_steps", "3",
-                    "--checkpoint_dir", "local") == 0
+    local = subprocess.run([sys.executable, MAIN, "--gan_type", "GAN", "--devices", "2", "--sync_bn", "--epoch", "1",
+                            "--stop_after_steps", "3", "--checkpoint_dir", "local", *TINY],
+                           cwd=workdir, capture_output=True, text=True, timeout=SAFETY_SECONDS)
+    assert local.returncode == 0, local.stderr[-3000:]
     in_cluster, on_one_machine = (weights_in(f"{root}/GAN_mnist_8_62") for root in ("cluster", "local"))
     assert in_cluster.keys() == on_one_machine.keys()
     for name in in_cluster:  # the same towers, placed on two processes instead of two devices of one
