@@ -119,6 +119,7 @@ class ParallelConfig:
     sync_bn: bool = False  # batch norm over the global batch rather than each device's slice
     cluster: Tuple[Tuple[str, str], ...] = ()  # (job, host:port) of each task, the chief first
     task_index: int = 0  # this process's place in cluster
+    probe_seconds: float = 5.0  # how often a worker checks that the chief is there, and how long a probe waits
 
     @property
     def is_chief(self):

@@ -181,6 +181,9 @@ def build_parser():
                    help="host:port of every machine, the chief first, to train on all of them (or set TF_CONFIG); "
                         "run the same command on each with its --task_index")
     p.add_argument("--task_index", type=bounded_int(0, 10_000), default=0, help="this machine's place in --cluster")
+    p.add_argument("--probe_seconds", type=bounded_float(0.0, 3600.0), default=ParallelConfig.probe_seconds,
+                   help="with --cluster: how often a worker checks that the chief still answers; a worker stops "
+                        "within two probes of the chief's death")
     p.add_argument("--checkpoint_dir", default=folders.checkpoint_dir, help="checkpoints go in <this>/<model_dir>")
     p.add_argument("--result_dir", default=folders.result_dir, help="images and CSV logs go in <this>/<model_dir>")
     p.add_argument("--log_dir", default=folders.log_dir, help="TensorBoard logs go in <this>/<model_dir>")
@@ -241,7 +244,8 @@ def parallel_config(args, environ=os.environ):
         tasks, index = cluster.cluster_from_flags(args.cluster, args.task_index)
     elif environ.get("TF_CONFIG"):
         tasks, index = cluster.cluster_from_tf_config(environ["TF_CONFIG"])
-    return ParallelConfig(devices=args.devices, sync_bn=args.sync_bn, cluster=tasks, task_index=index)
+    return ParallelConfig(devices=args.devices, sync_bn=args.sync_bn, cluster=tasks, task_index=index,
+                          probe_seconds=args.probe_seconds)
 
 
 class Run:

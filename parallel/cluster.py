@@ -18,7 +18,6 @@ from common import tfenv
 from common.errors import Interrupted, UserError, WorkerLost
 
 STEP_TIMEOUT_SECONDS = 300  # longest a session.run may wait on another task
-PROBE_SECONDS = 5  # how often a worker checks on the chief
 DONE_QUEUE = "done_queue_{job}_{index}"  # where the chief leaves a worker its token to stop
 # The tokens: the chief has every task and starts training; it finished or was stopped by a signal; it lost a task.
 STARTED, DONE, FAILED = 3, 1, 2
@@ -179,7 +178,7 @@ def _announce_start(target, config, parallel, tf):
 
 def _tell_workers(sess, parallel, tf, token):
     """Leave each live worker a token; a dead one is skipped."""
-    wait = tf.compat.v1.RunOptions(timeout_in_ms=PROBE_SECONDS * 1000)
+    wait = tf.compat.v1.RunOptions(timeout_in_ms=int(parallel.probe_seconds * 1000))
     for position in range(1, len(parallel.cluster)):
         enqueue = _done_queue(tf, _task_name(parallel.cluster, position)).enqueue(token)
         with contextlib.suppress(tf.errors.OpError):
@@ -232,15 +231,15 @@ def _watch(parallel, tokens, chief_address, log):
     seen_chief = False
     while True:
         try:
-            token = tokens.get(timeout=PROBE_SECONDS)
+            token = tokens.get(timeout=parallel.probe_seconds)
         except queue.Empty:
-            if _answers(chief_address):
+            if _answers(chief_address, parallel.probe_seconds):
                 seen_chief = True
                 continue
             if not seen_chief:
                 continue  # not started yet
             try:  # a chief that just finished leaves its token before it goes
-                token = tokens.get(timeout=PROBE_SECONDS)
+                token = tokens.get(timeout=parallel.probe_seconds)
             except queue.Empty:
                 raise WorkerLost(f"worker {parallel.task_index}: the chief at {chief_address} stopped answering; "
                                  f"restart the chief with its command, then this worker") from None
@@ -251,27 +250,27 @@ def _watch(parallel, tokens, chief_address, log):
             continue
         if token == DONE:
             log(f"worker {parallel.task_index}: the chief is done (finished, or stopped and saved)")
-            _outlive(chief_address)
+            _outlive(chief_address, parallel.probe_seconds)
             return
-        _outlive(chief_address)
+        _outlive(chief_address, parallel.probe_seconds)
         raise WorkerLost(f"worker {parallel.task_index}: the chief stopped on an error (it says which); "
                          f"restart the chief with its command, then this worker")
 
 
-def _outlive(chief_address):
+def _outlive(chief_address, probe_seconds):
     """Serve until the chief has gone, at most STEP_TIMEOUT_SECONDS: closing its session still calls this task,
     and a gone task makes that close wait on TensorFlow's RPC retries."""
     deadline = time.time() + STEP_TIMEOUT_SECONDS
-    while time.time() < deadline and _answers(chief_address):
+    while time.time() < deadline and _answers(chief_address, probe_seconds):
         time.sleep(0.5)
 
 
-def _answers(address):
+def _answers(address, probe_seconds):
     """Whether something listens at host:port: the chief's server is up. Not TensorFlow's RPC, whose retries
     can outlast a dead peer by minutes."""
     host, port = address.rsplit(":", 1)
     try:
-        socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+        socket.create_connection((host, int(port)), timeout=probe_seconds).close()
         return True
     except OSError:
         return False

@@ -23,8 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = os.path.join(ROOT, "tests", "replicas_on_logical_cpus.py")
 MAIN = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
 SAFETY_SECONDS = 900  # against a hang only; no verdict depends on speed
-WORKER_GIVES_UP_SECONDS = 300  # against a hang only: a worker gives up within two probes (10 s) of the chief
+WORKER_GIVES_UP_SECONDS = 300  # against a hang only: a worker gives up within two probes of the chief
 TINY = ["--batch_size", "8", "--eval_every", "0", "--log_every", "2"]
+PROBE = ["--probe_seconds", "1"]  # the tests' tasks check on each other every second, not every 5
 
 
 def run(*argv, timeout=SAFETY_SECONDS):
@@ -134,13 +135,13 @@ def free_ports(count):
 def start_worker(cluster, cwd, index=1):
     """A task of the cluster other than the chief, serving in the background."""
     return subprocess.Popen([sys.executable, MAIN, "--cluster", cluster, "--task_index", str(index), "--gan_type",
-                             "GAN"],
+                             "GAN", *PROBE],
                             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def chief_command(cluster, *flags):
     """main.py as the cluster's chief."""
-    return [sys.executable, MAIN, "--cluster", cluster, "--task_index", "0", "--gan_type", "GAN", *TINY, *flags]
+    return [sys.executable, MAIN, "--cluster", cluster, "--task_index", "0", "--gan_type", "GAN", *TINY, *PROBE, *flags]
 
 
 @pytest.mark.subprocess
@@ -274,7 +275,7 @@ def test_a_worker_told_the_chief_is_done_serves_until_the_chief_has_gone():
     tokens.put(cluster.DONE)
     said = []
     watcher = threading.Thread(target=cluster._watch, daemon=True,
-                               args=(types.SimpleNamespace(task_index=1), tokens, "127.0.0.1:%d" % chief.getsockname()[1], said.append))
+                               args=(types.SimpleNamespace(task_index=1, probe_seconds=5.0), tokens, "127.0.0.1:%d" % chief.getsockname()[1], said.append))
     watcher.start()
     watcher.join(timeout=2)
     assert watcher.is_alive(), "the worker left while the chief still served"
