@@ -148,25 +148,41 @@ def training_session(parallel, log=print):
                      "/device:CPU:0" if devices else None)
     from parallel.replicas import Placement  # imports TensorFlow, which tfenv imports first, quietly
     placement = Placement(devices, params_device, parallel.sync_bn)
-    with tf.Graph().as_default(), tf.compat.v1.Session(target, config=config) as sess:
-        token = FAILED
-        if parallel.cluster:
-            _announce_start(target, config, parallel, tf)
-        try:
-            yield sess, placement
-            token = DONE
-        except Interrupted:
-            token = DONE  # Ctrl-C or SIGTERM: the chief saved, as on one device
-            raise
-        except tf.errors.OpError as e:
-            if not parallel.cluster:
-                raise
-            raise WorkerLost(f"a task of the cluster stopped answering ({type(e).__name__}: "
-                             f"{str(e).splitlines()[0][:200]}); the last checkpoint is intact: restart every "
-                             f"task, then this command, to resume") from None
-        finally:
+    graph = tf.Graph()
+    sess = tf.compat.v1.Session(target, graph=graph, config=config)
+    token = FAILED
+    try:
+        with graph.as_default(), sess.as_default():
             if parallel.cluster:
-                _tell_workers(sess, parallel, tf, token)  # a new session would wait for a dead task
+                _announce_start(target, config, parallel, tf)
+            try:
+                yield sess, placement
+                token = DONE
+            except Interrupted:
+                token = DONE  # Ctrl-C or SIGTERM: the chief saved, as on one device
+                raise
+            except tf.errors.OpError as e:
+                if not parallel.cluster:
+                    raise
+                raise WorkerLost(f"a task of the cluster stopped answering ({type(e).__name__}: "
+                                 f"{str(e).splitlines()[0][:200]}); the last checkpoint is intact: restart every "
+                                 f"task, then this command, to resume") from None
+            finally:
+                if parallel.cluster:
+                    _tell_workers(sess, parallel, tf, token)  # a new session would wait for a dead task
+    finally:
+        _close(sess, parallel, lost=token == FAILED)
+
+
+def _close(sess, parallel, lost):
+    """Close the chief's session. With a task gone, closing waits on TensorFlow's RPC retries (TensorFlow's own
+    context manager gives it 30 s): give it one probe, then leave it to the process's exit."""
+    if not (parallel.cluster and lost):
+        sess.close()
+        return
+    closing = threading.Thread(target=sess.close, daemon=True)
+    closing.start()
+    closing.join(parallel.probe_seconds)
 
 
 def _announce_start(target, config, parallel, tf):
