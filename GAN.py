@@ -15,6 +15,7 @@ from training.checkpoints import Checkpoints
 from training.ema import AveragedGenerator
 from common.errors import UserError
 from common.interrupts import replaced_atomically
+from training import streams
 from training.losses import LOSSES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from ops import SN_U, SN_U_NEXT, bn, conv2d, deconv2d, linear
@@ -24,10 +25,7 @@ from utils import save_grid, save_samples, to_uint8
 tf1 = tf.compat.v1
 
 IMAGE_SHAPE = (28, 28, 1)
-GRID_SIZE = 64  # 8x8 sample grid
 SAMPLE_CHUNK = 1000  # images per session.run when sampling
-# Independent random streams derived from the seed (ema.STREAM_STANDING is 4).
-STREAM_SHUFFLE, STREAM_Z, STREAM_FIXED_Z, STREAM_LABELS = 1, 2, 3, 5
 
 
 def scale_name(variable):
@@ -323,46 +321,6 @@ class GAN:
         self.sess.run(tf1.global_variables_initializer())
         self.sess.run(self.averaged.copy_raw)
 
-    def train(self, train_config, log=print, evaluate_epoch=None):
-        """Train to the last epoch with trainer.train, resuming from the latest checkpoint."""
-        from training import loop as trainer
-        return trainer.train(self, train_config, log, evaluate_epoch)
-
-    # ------------------------------------------------------------ random streams
-
-    def batch_z(self, step):
-        """The z of a training step: the same for a given seed and step, whether or not the run resumed."""
-        rng = np.random.default_rng([self.config.seed, STREAM_Z, step])
-        return rng.uniform(-1, 1, (self.config.batch_size, self.config.z_dim)).astype(np.float32)
-
-    def batch_labels(self, step):
-        """The labels G draws at a training step, uniform over the classes: their own stream of the seed."""
-        rng = np.random.default_rng([self.config.seed, STREAM_LABELS, step])
-        return rng.integers(0, run_config.NUM_CLASSES, self.config.batch_size).astype(np.int32)
-
-    def epoch_order(self, epoch):
-        """The data order of an epoch, reshuffled each epoch from the seed."""
-        return np.random.default_rng([self.config.seed, STREAM_SHUFFLE, epoch]).permutation(len(self.data_X))
-
-    def fixed_z(self):
-        """The z of the per-epoch grids: identical across epochs and across GAN and SAGAN at one seed."""
-        rng = np.random.default_rng([self.config.seed, STREAM_FIXED_Z])
-        return rng.uniform(-1, 1, (GRID_SIZE, self.config.z_dim)).astype(np.float32)
-
-    def grid_inputs(self):
-        """(z, labels, columns) of the per-epoch grid: 8x8 from the fixed z; for a conditional model one row per
-        class, each column one fixed z through every class."""
-        z = self.fixed_z()
-        if not self.config.conditional:
-            return z, None, None
-        classes = run_config.NUM_CLASSES
-        return (np.tile(z[:classes], (classes, 1)), np.repeat(np.arange(classes, dtype=np.int32), classes), classes)
-
-    def sample_z(self, num_samples):
-        """The z of --phase sample, eval and attention: drawn from the seed, the same for GAN and SAGAN."""
-        rng = np.random.default_rng([self.config.seed, STREAM_FIXED_Z, num_samples])
-        return rng.uniform(-1, 1, (num_samples, self.config.z_dim)).astype(np.float32)
-
     # ------------------------------------------------------------ sampling
 
     def generate_from(self, z, weights="raw", labels=None):
@@ -379,19 +337,11 @@ class GAN:
             chunks.append(to_uint8(self.sess.run(images, feed)))
         return np.concatenate(chunks)
 
-    def sample_labels(self, num_samples, digit=None):
-        """The labels of num_samples conditional samples: digit for each, or the ten classes in turn; None for an
-        unconditional model."""
-        if not self.config.conditional:
-            return None
-        if digit is not None:
-            return np.full(num_samples, digit, np.int32)
-        return (np.arange(num_samples) % run_config.NUM_CLASSES).astype(np.int32)
-
     def generate(self, num_samples, weights="raw", digit=None):
         """num_samples generated images as uint8 [N, 28, 28, 1], from sample_z; a conditional model draws digit,
         or the ten classes equally."""
-        return self.generate_from(self.sample_z(num_samples), weights, self.sample_labels(num_samples, digit))
+        return self.generate_from(streams.sample_z(self.config, num_samples), weights,
+                                  streams.sample_labels(self.config, num_samples, digit))
 
     def sample(self, num_samples, weights="raw", log=print, digit=None):
         """Restore the latest checkpoint and write samples.npz and samples.png (samples_ema.* for 'ema'); a
@@ -401,7 +351,7 @@ class GAN:
         result_dir = self.out_dir("result")
         stem = ("samples" if weights == "raw" else "samples_ema") + ("" if digit is None else f"_digit{digit}")
         path = os.path.join(result_dir, stem + ".npz")
-        labels = self.sample_labels(num_samples, digit)
+        labels = streams.sample_labels(self.config, num_samples, digit)
         arrays = {} if labels is None else {"labels": labels}
         with replaced_atomically(path) as tmp:
             save_samples(images, tmp, model_dir=self.model_dir, step=step, weights=weights, seed=self.config.seed,
@@ -411,7 +361,7 @@ class GAN:
             order = [i for d in range(run_config.NUM_CLASSES) for i in np.flatnonzero(labels == d)[:per_class]]
             save_grid(images[order], os.path.join(result_dir, stem + ".png"), columns=per_class)
         else:
-            save_grid(images[:GRID_SIZE], os.path.join(result_dir, stem + ".png"))
+            save_grid(images[:streams.GRID_SIZE], os.path.join(result_dir, stem + ".png"))
         log(f"wrote {num_samples} samples to {path}")
         return images
 

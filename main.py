@@ -288,6 +288,7 @@ def train(run):
     from common.interrupts import activity
     from evaluation.evaluate import epoch_evaluator
     from parallel import cluster
+    from training import loop as trainer
     from utils import show_all_variables
     cluster.prepare_devices(run.parallel)  # before the classifier's session starts TensorFlow's runtime
     run.load_data()
@@ -298,8 +299,8 @@ def train(run):
         show_all_variables(model.g_vars + model.d_vars, run.log)
         checkpoint = run.folders.of("checkpoint", model.model_dir)
         with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
-            model.train(run.train_config, run.log,
-                        epoch_evaluator(run.yardstick, run.train_config.epoch_eval_samples) if run.yardstick else None)
+            trainer.train(model, run.train_config, run.log,
+                          epoch_evaluator(run.yardstick, run.train_config.epoch_eval_samples) if run.yardstick else None)
 
 
 def sample(run):

@@ -22,6 +22,7 @@ from bench.tables import format_markdown, format_table
 from bench.steps import CONFIGS, build, time_sn_cost, time_training
 from config import MODEL_NAMES, ModelConfig
 from common.tfenv import FLAGS_OF_INTEREST, bfloat16_in_hardware, cpu_flags
+from training import streams
 
 TRAINING_TABLE, RECIPE_TABLE = ("literal", "default", "bfloat16"), ("sn", "paper")
 ATTENTION_CHANNELS, ATTENTION_SIZE = 128, 7
@@ -118,6 +119,7 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
     from common.data import load_splits, train_and_test
     from evaluation.evaluate import epoch_evaluator
     from evaluation.yardstick import Yardstick
+    from training import loop as trainer
     all_images, all_labels = train_and_test(load_splits("mnist", data_dir))
     yardstick = Yardstick(trained_classifier("mnist", checkpoint_dir, all_images, all_labels), all_images, all_labels)
     images = all_images[:epoch_images]  # the 70,000 the training uses, unless --quick
@@ -127,14 +129,14 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
     evaluate_epoch = epoch_evaluator(yardstick, *quick)
     batch = model.data_X[:model.config.batch_size].astype(np.float32) / 255.0
     for all_losses in (False, True):  # TF optimises the graph on the first run of each set of fetches
-        model.run_train_step(batch, model.batch_z(0), all_losses)
+        model.run_train_step(batch, streams.batch_z(model.config, 0), all_losses)
     started = time.perf_counter()
     with model.sess.graph.as_default():
-        model.train(TrainConfig(epoch=1), lambda message: print(message, file=sys.stderr), evaluate_epoch)
+        trainer.train(model, TrainConfig(epoch=1), lambda message: print(message, file=sys.stderr), evaluate_epoch)
     epoch_seconds = time.perf_counter() - started
     started = time.perf_counter()
     for step in range(bare_steps):
-        model.run_train_step(batch, model.batch_z(step))
+        model.run_train_step(batch, streams.batch_z(model.config, step))
     step_seconds = (time.perf_counter() - started) / bare_steps
     print(json.dumps({"epoch_seconds": epoch_seconds, "num_batches": model.num_batches,
                       "bare_step_seconds": step_seconds,

@@ -12,6 +12,7 @@ import numpy as np
 
 from common import tfenv
 from config import ModelConfig, ParallelConfig
+from training import streams
 
 PLACEMENTS = ("one device", "2 towers", "2 towers, --sync_bn")
 DEVICES = ("/device:CPU:0", "/device:CPU:1")
@@ -71,13 +72,13 @@ def measure(model_name, batch_size, steps, rounds, warmup):
     models = {name: build(model_name, batch_size, name) for name in PLACEMENTS}
     for model in models.values():
         for step in range(warmup):
-            model.run_train_step(data[step % steps], model.batch_z(step))
+            model.run_train_step(data[step % steps], streams.batch_z(model.config, step))
     rates = {name: [] for name in models}
     for _ in range(rounds):
         for name, model in models.items():
             started = time.perf_counter()
             for step in range(steps):
-                model.run_train_step(data[step], model.batch_z(step))
+                model.run_train_step(data[step], streams.batch_z(model.config, step))
             rates[name].append(steps * batch_size / (time.perf_counter() - started))
     gradient_seconds = time_gradient_sum(models["2 towers"], rounds)
     medians = {name: float(np.median(r)) for name, r in rates.items()}

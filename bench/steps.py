@@ -5,6 +5,7 @@ import time
 import numpy as np
 
 from config import PAPER_RECIPE, ModelConfig
+from training import streams
 
 CONFIGS = {  # name: the ModelConfig fields it changes, in the order the blocks run (default next to sn)
     "literal": dict(train_step="literal"),
@@ -42,7 +43,7 @@ def time_training(model_name, batch_size, steps, rounds, warmup):
         # As the training loop does: gather, scale, draw z, step.
         for step in range(count):
             batch = data[step % steps * batch_size:(step % steps + 1) * batch_size].astype(np.float32) / 255.0
-            model.run_train_step(batch, model.batch_z(step))
+            model.run_train_step(batch, streams.batch_z(model.config, step))
 
     for model in models.values():
         block(model, warmup)
@@ -75,7 +76,7 @@ def time_sn_cost(model_name, batch_size, iterations):
 
     def step(model, index):
         batch = index % SN_BATCHES
-        model.run_train_step(data[batch * batch_size:(batch + 1) * batch_size], model.batch_z(index))
+        model.run_train_step(data[batch * batch_size:(batch + 1) * batch_size], streams.batch_z(model.config, index))
 
     for model in models.values():
         for index in range(3):

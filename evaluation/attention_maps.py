@@ -5,6 +5,7 @@ import numpy as np
 
 from common.errors import UserError
 from common.interrupts import replaced_atomically
+from training import streams
 from utils import to_uint8
 
 GRID = 7  # the attention blocks work on 7x7 maps
@@ -82,9 +83,9 @@ def show_attention(model, real_images, queries, weights="raw", log=print):
             if ema:
                 model.averaged.refresh(model.sess)
             fake = model.averaged.images if ema else model.fake_images
-            feed = {model.z: model.sample_z(NUM_IMAGES)}
+            feed = {model.z: streams.sample_z(model.config, NUM_IMAGES)}
             if model.config.conditional:  # the ten digits in turn
-                feed[model.fake_labels] = model.sample_labels(NUM_IMAGES)
+                feed[model.fake_labels] = streams.sample_labels(model.config, NUM_IMAGES)
             images, beta, scale_value, share = model.sess.run([fake] + fetches, feed)
             images = to_uint8(images)
         else:

@@ -5,6 +5,7 @@ import os
 
 from common.errors import UserError
 from config import WEIGHTS, TrainConfig
+from training import streams
 from common.interrupts import replaced_atomically
 from utils import PANEL_IMAGES, load_samples, save_panels
 from evaluation.conditional import measure_conditional
@@ -33,8 +34,8 @@ def evaluate(model, yardstick, num_samples, step=None):
         result["model" + suffix] = yardstick.measure(images)
         if model.config.conditional:  # the ten classes equally, in turn
             def generate(n, weights=weights):
-                return model.generate(n, weights), model.sample_labels(n)
-            result["model" + suffix].update(measure_conditional(yardstick, images, model.sample_labels(num_samples),
+                return model.generate(n, weights), streams.sample_labels(model.config, n)
+            result["model" + suffix].update(measure_conditional(yardstick, images, streams.sample_labels(model.config, num_samples),
                                                                 generate))
     return result
 

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 import ops
+from training import streams
 from SAGAN import SAGAN
 from test_models import build, random_batches
 
@@ -74,13 +75,13 @@ def test_a_conditional_sagan_conditions_every_bn_of_g_and_projects_in_d():
         assert {"generator/g_bn1/gamma", "generator/attention/h_bn/beta"} <= averaged  # the tables are averaged too
         model.initialize()
         batches, zs = random_batches(2)
-        labels = (np.arange(8, dtype=np.int32) % 10, model.batch_labels(0))
+        labels = (np.arange(8, dtype=np.int32) % 10, streams.batch_labels(model.config, 0))
         losses = [model.run_train_step(b, z, labels=labels) for b, z in zip(batches, zs)]
         assert all(np.isfinite(v) for step in losses for v in step.values())
         sevens = model.generate(20, "ema", digit=7)
         assert sevens.shape == (20, 28, 28, 1) and sevens.dtype == np.uint8
-        assert list(model.sample_labels(12)) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
-        z, grid_labels, columns = model.grid_inputs()
+        assert list(streams.sample_labels(model.config, 12)) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+        z, grid_labels, columns = streams.grid_inputs(model.config)
         assert columns == 10 and list(grid_labels[:12]) == [0] * 10 + [1] * 2
         np.testing.assert_array_equal(z[:10], z[10:20])  # each column one z through every class
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import GAN as gan_module
 from config import ModelConfig
+from training import streams
 from training.runlog import read_csv
 from utils import load_samples, save_samples
 
@@ -78,8 +78,8 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(workdir, run_m
     assert "trainable parameters: generator 7,103,714, discriminator 6,897,570" in capsys.readouterr().out
     assert checkpoint_step(name)[0] == 4
     seen_steps = []
-    original = gan_module.GAN.batch_z
-    monkeypatch.setattr(gan_module.GAN, "batch_z", lambda self, step: seen_steps.append(step) or original(self, step))
+    original = streams.batch_z
+    monkeypatch.setattr(streams, "batch_z", lambda config, step: seen_steps.append(step) or original(config, step))
     assert run_main("--gan_type", "SAGAN", *flags, "--stop_after_steps", 2) == 0
     assert seen_steps == [4, 5]  # exactly the next steps, none skipped or repeated
     assert run_main("--gan_type", "SAGAN", *flags) == 0

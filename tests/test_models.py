@@ -10,6 +10,7 @@ from GAN import GAN
 from SAGAN import SAGAN
 from config import ModelConfig
 from ops import load_values
+from training import streams
 
 tf1 = tf.compat.v1
 
@@ -96,7 +97,7 @@ def test_training_step_updates_bn_moving_statistics():
         # The averaged G takes standing statistics when used, never in a step.
         moving = [v for v in tf1.global_variables() if "moving_mean" in v.op.name and "generator_ema/" not in v.op.name]
         before = sess.run(moving)
-        model.run_train_step(np.random.rand(8, 28, 28, 1), model.batch_z(0)[:8])
+        model.run_train_step(np.random.rand(8, 28, 28, 1), streams.batch_z(model.config, 0))
         assert all(np.any(b != a) for b, a in zip(before, sess.run(moving)))
 
 

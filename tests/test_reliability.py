@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import GAN as gan_module
+from training import streams
 from conftest import ROOT
 from test_end_to_end import checkpoint_step, folder_digest
 
@@ -110,12 +110,12 @@ def test_signal_saves_and_says_how_to_resume(workdir, sig, status):
 
 @pytest.mark.trains
 def test_nan_stops_training_and_keeps_the_last_finite_checkpoint(workdir, run_main, monkeypatch, capsys):
-    original = gan_module.GAN.batch_z
+    original = streams.batch_z
 
-    def poisoned(self, step):
-        z = original(self, step)
+    def poisoned(config, step):
+        z = original(config, step)
         return z * np.nan if step == 3 else z
-    monkeypatch.setattr(gan_module.GAN, "batch_z", poisoned)
+    monkeypatch.setattr(streams, "batch_z", poisoned)
     assert run_main("--gan_type", "GAN", "--save_every", 1) == 1
     assert "non-finite loss at step 4" in capsys.readouterr().err
     assert checkpoint_step(MODEL_DIR)[0] == 3

@@ -12,11 +12,11 @@ import tensorflow as tf
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from config import NUM_CLASSES
 from ops import SN_U, SN_U_NEXT, new_entries
+from training import streams
 
 tf1 = tf.compat.v1
 
 SCOPE = "generator_ema"
-STREAM_STANDING = 4  # the random stream of the z that standing statistics are taken on
 
 
 def _not_trainable(getter, *args, **kwargs):
@@ -70,18 +70,13 @@ class AveragedGenerator:
         return [tf.raw_ops.ResourceApplyGradientDescent(var=a.handle, alpha=step, delta=a.read_value() - w)
                 for w, a in self.pairs if w.op.name in weights]
 
-    def standing_z(self, config):
-        """The z batches of the standing statistics [standing_batches, batch_size, z_dim]: fixed by the seed."""
-        rng = np.random.default_rng([config.seed, STREAM_STANDING])
-        return rng.uniform(-1, 1, (config.standing_batches, config.batch_size, config.z_dim)).astype(np.float32)
-
     def refresh(self, sess):
         """Set the averaged G's batch-norm statistics to the mean of its batch statistics over fixed z (and, for
         a conditional model, over every class in turn)."""
         config = self.model.config
         sess.run(self.copy_u)
         sums = None
-        for z in self.standing_z(config):
+        for z in streams.standing_z(config):
             feed = {self.z: z}
             if self.labels is not None:
                 feed[self.labels] = np.arange(len(z), dtype=np.int32) % NUM_CLASSES

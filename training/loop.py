@@ -1,6 +1,6 @@
 """The training loop: epochs and batches, Ctrl-C and SIGTERM, the folder lock, per-epoch outputs, summaries.
 
-It drives any model with GAN's interface (run_train_step, save, load, the random streams) and never
+It drives any model with GAN's interface (run_train_step, save, load), draws from training/streams, and never
 builds graph ops: TensorBoard images and scalars are written as protocol buffers.
 """
 import fcntl
@@ -18,6 +18,7 @@ from config import learning_rate_scale
 from common.errors import Interrupted, NonFinite, UserError
 from common import tfenv
 from common.interrupts import STOP_SIGNALS
+from training import streams
 from training.runlog import RunLog, write_run_config
 from utils import image_grid, plot_curves, save_gif, save_grid
 
@@ -99,7 +100,7 @@ class _Run:
         """The batches of one epoch from start_batch, then its outputs if it finished; returns the step."""
         model, config = self.model, self.config
         batch_size = model.config.batch_size
-        order = model.epoch_order(epoch)
+        order = streams.epoch_order(model.config, len(model.data_X), epoch)
         started = time.time()
         totals = np.zeros(2)
         bar = tqdm(range(start_batch, model.num_batches), initial=start_batch, total=model.num_batches,
@@ -111,8 +112,8 @@ class _Run:
             lr_scale = learning_rate_scale(step, config.epoch * model.num_batches, model.config.lr_decay_start)
             labels = None
             if model.config.conditional:  # the real batch's own labels, and those G draws from their stream
-                labels = (model.data_y[order[idx * batch_size:(idx + 1) * batch_size]], model.batch_labels(step))
-            losses = model.run_train_step(batch, model.batch_z(step), log_now, lr_scale, labels)
+                labels = (model.data_y[order[idx * batch_size:(idx + 1) * batch_size]], streams.batch_labels(model.config, step))
+            losses = model.run_train_step(batch, streams.batch_z(model.config, step), log_now, lr_scale, labels)
             step += 1
             self.steps_this_run += 1
             if not all(np.isfinite(v) for v in losses.values()):
@@ -169,7 +170,7 @@ class _Run:
 
 def visualize_results(model, epoch, result_dir, writer=None, weights="raw"):
     """The epoch's grid from the fixed z (8x8, or a row per class), the GIF over epochs, and the TensorBoard image."""
-    z, labels, columns = model.grid_inputs()
+    z, labels, columns = streams.grid_inputs(model.config)
     images = model.generate_from(z, weights, labels)
     save_grid(images, os.path.join(result_dir, f"epoch_{epoch:03d}.png"), columns)
     save_gif(sorted(glob.glob(os.path.join(result_dir, "epoch_*.png"))), os.path.join(result_dir, "epochs.gif"))
