@@ -65,7 +65,7 @@ class ModelConfig:
             if getattr(self, field) not in allowed:
                 raise ValueError(f"{field} {getattr(self, field)!r} is not one of {allowed}")
         if self.sn_nets != "both" and not self.spectral_norm:
-            raise ValueError(f"sn_nets {self.sn_nets!r} needs spectral_norm")
+            raise ValueError(f"--sn_nets {self.sn_nets} needs spectral norm on: add --sn or --recipe paper")
         if not self.attention_at or not set(self.attention_at) <= set(ATTENTION_SIDES):
             raise ValueError(f"attention_at {self.attention_at} is not a set of {ATTENTION_SIDES}")
         object.__setattr__(self, "attention_at", tuple(sorted(set(self.attention_at))))

@@ -212,8 +212,10 @@ def parse_args(argv=None):
     for key, value in RECIPES[args.recipe].items():
         if not given & set(PRESET_FLAGS.get(key, (key,))):
             setattr(args, key, value)
-    if args.sn_nets != "both" and not args.spectral_norm:
-        p.error(f"--sn_nets {args.sn_nets} needs spectral norm on: add --sn or --recipe paper")
+    try:
+        configs(args)  # a ModelConfig checks what no single flag can: flags that need each other
+    except ValueError as e:
+        p.error(str(e))
     if args.digit is not None and (args.phase != "sample" or not args.conditional):
         p.error("--digit draws one class of a conditional run: give it with --phase sample and --conditional")
     if args.samples and args.phase != "eval":
