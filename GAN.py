@@ -140,7 +140,7 @@ class GAN:
         self._build_placeholders()
         self.global_step = tf1.train.get_or_create_global_step()
         self._build_inference_nets(reuse=False, discriminator=discriminator)
-        self.checkpoints = Checkpoints(self, partial=True)
+        self.checkpoints = self._checkpoints(partial=True)
 
     def _build_placeholders(self):
         config = self.config
@@ -167,8 +167,8 @@ class GAN:
         for net, built in (("generator", g_blocks), ("discriminator", d_blocks)):
             names = [name for name in self.attention_names() if name[0] == net]
             self.attention_blocks.update(zip(names, zip(*(built[c] for c in blocks))))
-        self.averaged = AveragedGenerator(self, self.z, config.ema_decay, self.global_step if config.ema_warmup
-                                          else None, sample_y)
+        self.averaged = AveragedGenerator(self.generator, config, self.z,
+                                          self.global_step if config.ema_warmup else None, sample_y)
         self.ema_attention_blocks = dict(zip([n for n in self.attention_names() if n[0] == "generator"],
                                              self.averaged.attention_blocks))
 
@@ -236,7 +236,7 @@ class GAN:
                 ops += [update_moving_average(average, statistic) for average, statistic in
                         zip(g_pass[BN_MOVING_AVERAGES], g_pass[BN_BATCH_STATISTICS])]
             with tf.control_dependencies(ops):  # the average takes this step's weights
-                return ops + self.averaged.build_update()
+                return ops + self.averaged.build_update(self.g_vars)
 
         if self.fused_step:
             self.train_op, self.g_loss_after_d_step = self.build_fused_step(fakes, d_optimizer, g_optimizer, d_after,
@@ -246,7 +246,12 @@ class GAN:
                                  d_after)
             self.g_optim = then(g_optimizer.apply_gradients(self._gradients(g_optimizer, self.g_loss, self.g_vars),
                                                              global_step=self.global_step), g_after)
-        self.checkpoints = Checkpoints(self)
+        self.checkpoints = self._checkpoints()
+
+    def _checkpoints(self, partial=False):
+        """The savers of this graph, in checkpoint/<model_dir>/ as <model_name>.model-<step>, as in the framework."""
+        return Checkpoints(self.sess, self.folders.of("checkpoint", self.model_dir), self.model_name + ".model",
+                           self.global_step, self.averaged.copy_raw, partial)
 
     def count_parameters(self):
         """(G's, D's) trainable parameters, from the two nets alone in a graph of their own: counting them needs

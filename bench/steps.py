@@ -99,7 +99,7 @@ def time_sn_cost(model_name, batch_size, iterations):
 def time_average_update(model, rounds):
     """Seconds of the averaged G's update alone (it runs inside every step), median of rounds of 20 runs."""
     with model.sess.graph.as_default():
-        update = tf_group(model.averaged.build_update())
+        update = tf_group(model.averaged.build_update(model.g_vars))
     model.sess.run(update)
     times = []
     for _ in range(rounds):

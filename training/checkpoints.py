@@ -28,10 +28,14 @@ def latest_step(folder):
 class Checkpoints:
     """The savers of a built model and what they read and write."""
 
-    def __init__(self, model, partial=False):
-        """partial: the graph holds only some of a checkpoint's variables (a sampler's), which it restores and
+    def __init__(self, sess, folder, file_prefix, global_step, copy_raw, partial=False):
+        """The savers of sess's graph, writing folder/<file_prefix>-<step>; global_step is read after a restore,
+        copy_raw run when a checkpoint predates the averaged G (it starts as the raw one).
+
+        partial: the graph holds only some of a checkpoint's variables (a sampler's), which it restores and
         never saves; the checkpoint's others (optimiser state, nets not built) are left unread."""
-        self.model, self.partial = model, partial
+        self.sess, self.folder, self.file_prefix = sess, folder, file_prefix
+        self.global_step, self.copy_raw, self.partial = global_step, copy_raw, partial
         self.saver = tf1.train.Saver(max_to_keep=KEPT, save_relative_paths=True)  # the folder can move
         self._best_saver = self._without_average = None  # built when first needed: most runs never need them
         if not partial:
@@ -52,23 +56,17 @@ class Checkpoints:
                                                      if not v.op.name.startswith(ema.SCOPE + "/")])
         return self._without_average
 
-    @property
-    def file_prefix(self):
-        """The checkpoint files' name before '-<step>': GAN.model, as in the framework."""
-        return self.model.model_name + ".model"
-
     def save(self, step, best=False):
         """Write a checkpoint of every variable, optimiser state included, if every weight is finite.
 
         best=True keeps it in <checkpoint folder>/best/ instead; returns the folder written.
         """
-        model = self.model
-        if not model.sess.run(self.all_finite):
+        if not self.sess.run(self.all_finite):
             raise NonFinite(f"non-finite weight at step {step}")
-        folder = model.out_dir("checkpoint")
-        folder = os.path.join(folder, "best") if best else folder
+        folder = os.path.join(self.folder, "best") if best else self.folder
+        os.makedirs(folder, exist_ok=True)
         try:
-            (self.best_saver if best else self.saver).save(model.sess, os.path.join(folder, self.file_prefix),
+            (self.best_saver if best else self.saver).save(self.sess, os.path.join(folder, self.file_prefix),
                                                            global_step=step)
         except (OSError, tf.errors.OpError) as e:
             reason = " ".join(str(getattr(e, "message", e)).split())
@@ -81,8 +79,7 @@ class Checkpoints:
 
         A newest checkpoint that is truncated or lacks a file is skipped for the one before it.
         """
-        model = self.model
-        folder = model.folders.of("checkpoint", model.model_dir)
+        folder = self.folder
         state = tf1.train.get_checkpoint_state(folder) if os.path.isdir(folder) else None
         if state is None or not state.model_checkpoint_path:
             return None
@@ -90,7 +87,7 @@ class Checkpoints:
         for path in candidates:
             try:
                 without_average = self.check_compatible(path)
-                (self.without_average if without_average else self.saver).restore(model.sess, path)
+                (self.without_average if without_average else self.saver).restore(self.sess, path)
             except CorruptCheckpoint as e:
                 log(f"warning: {e}; trying the previous checkpoint")
                 continue
@@ -98,9 +95,9 @@ class Checkpoints:
                 log(f"warning: checkpoint {path} cannot be restored ({type(e).__name__}); trying the previous checkpoint")
                 continue
             if without_average:
-                model.sess.run(model.averaged.copy_raw)
+                self.sess.run(self.copy_raw)
                 log(f"{path} predates the averaged generator: it starts from the raw weights")
-            step = int(model.sess.run(model.global_step))
+            step = int(self.sess.run(self.global_step))
             # Let max_to_keep go on pruning the checkpoints of earlier runs, oldest first.
             kept = [p for p in state.all_model_checkpoint_paths if p != path] + [path]
             self.saver.set_last_checkpoints_with_time(
@@ -114,8 +111,7 @@ class Checkpoints:
         """Delete this model's checkpoint files that the folder's index does not list. A process killed between
         writing a checkpoint and listing it, or between unlisting the oldest and deleting it, leaves them, and
         max_to_keep never sees them again. Only for the process that holds the folder's lock."""
-        model = self.model
-        folder = model.folders.of("checkpoint", model.model_dir)
+        folder = self.folder
         state = tf1.train.get_checkpoint_state(folder)
         listed = {os.path.basename(p) for p in ([*state.all_model_checkpoint_paths, state.model_checkpoint_path]
                                                 if state else [])}

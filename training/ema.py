@@ -28,22 +28,23 @@ def _not_trainable(getter, *args, **kwargs):
 class AveragedGenerator:
     """The averaged G's graph: its images, its update op, and its standing statistics."""
 
-    def __init__(self, model, z, decay, warmup_step=None, labels=None):
-        """Build the averaged G beside model's G (built already); z is the sampler's placeholder, and labels
-        its labels' for a conditional model (whose class tables are averaged as every weight is).
+    def __init__(self, generator, config, z, warmup_step=None, labels=None):
+        """Build the averaged G beside G (built already) with generator, the model's net function; config its
+        ModelConfig (the decay, the standing statistics' sizes); z the sampler's placeholder, and labels its
+        labels' for a conditional model (whose class tables are averaged as every weight is).
 
         warmup_step, when given, is the count of G updates taken (the global step), and the decay at update t
-        is min(decay, (1 + t) / (10 + t)).
+        is min(config.ema_decay, (1 + t) / (10 + t)).
         """
-        self.model, self.z, self.labels = model, z, labels
+        self.config, self.z, self.labels = config, z, labels
         blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
         with new_entries(*blocks) as attention:
-            self.images = model.generator(z, is_training=False, reuse=False, scope=SCOPE,
-                                          custom_getter=_not_trainable, labels=labels)
+            self.images = generator(z, is_training=False, reuse=False, scope=SCOPE, custom_getter=_not_trainable,
+                                    labels=labels)
         self.attention_blocks = list(zip(*(attention[c] for c in blocks)))  # (beta, scale, share), as G builds them
         first_bn, first_sn = (len(tf1.get_collection(c)) for c in (BN_MOVING_AVERAGES, SN_U))
-        model.generator(z, is_training=True, reuse=True, scope=SCOPE,  # batch statistics, for standing ones
-                        custom_getter=_not_trainable, labels=labels)
+        generator(z, is_training=True, reuse=True, scope=SCOPE,  # batch statistics, for standing ones
+                  custom_getter=_not_trainable, labels=labels)
         averages = tf1.get_collection(BN_MOVING_AVERAGES)[first_bn:]
         self.batch_statistics = tf1.get_collection(BN_BATCH_STATISTICS)[first_bn:]
         self.statistic_inputs = [tf1.placeholder(tf.float32, v.shape) for v in averages]
@@ -54,13 +55,14 @@ class AveragedGenerator:
         raw = {v.op.name: v for v in tf1.global_variables("generator/")}
         self.pairs = [(raw["generator/" + v.op.name[len(SCOPE) + 1:]], v) for v in tf1.global_variables(SCOPE + "/")
                       if "generator/" + v.op.name[len(SCOPE) + 1:] in raw]  # (raw, averaged) of weights and u
-        self.decay, self.warmup_step = decay, warmup_step
+        self.decay, self.warmup_step = config.ema_decay, warmup_step
         self.copy_raw = tf.group(*[tf1.assign(a, w) for w, a in self.pairs])
         self.copy_u = tf.group(*[tf1.assign(a, w) for w, a in self.pairs if w.op.name.endswith("/u")])
 
-    def build_update(self):
-        """The ops that move each averaged weight towards G's: w_ema <- decay * w_ema + (1 - decay) * w."""
-        weights = {w.op.name for w in self.model.g_vars}
+    def build_update(self, g_vars):
+        """The ops that move each averaged weight towards its weight w among G's g_vars:
+        w_ema <- decay * w_ema + (1 - decay) * w."""
+        weights = {w.op.name for w in g_vars}
         step = tf.constant(1.0 - self.decay, tf.float32)
         if self.warmup_step is not None:  # read after this update's increment: t counts it
             t = tf.cast(self.warmup_step, tf.float32)
@@ -73,7 +75,7 @@ class AveragedGenerator:
     def refresh(self, sess):
         """Set the averaged G's batch-norm statistics to the mean of its batch statistics over fixed z (and, for
         a conditional model, over every class in turn)."""
-        config = self.model.config
+        config = self.config
         sess.run(self.copy_u)
         sums = None
         for z in streams.standing_z(config):
