@@ -301,8 +301,9 @@ def train(run):
         show_all_variables(model.g_vars + model.d_vars, run.log)
         checkpoint = run.folders.of("checkpoint", model.model_dir)
         with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
-            trainer.train(model, run.train_config, run.log,
-                          epoch_evaluator(run.yardstick, run.train_config.epoch_eval_samples) if run.yardstick else None)
+            evaluate_epoch = (epoch_evaluator(run.yardstick, run.train_config.epoch_eval_samples) if run.yardstick
+                              else None)
+            trainer.train(model, run.train_config, run.log, evaluate_epoch)
 
 
 def sample(run):

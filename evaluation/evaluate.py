@@ -35,8 +35,8 @@ def evaluate(model, yardstick, num_samples, step=None):
         if model.config.conditional:  # the ten classes equally, in turn
             def generate(n, weights=weights):
                 return model.generate(n, weights), streams.sample_labels(model.config, n)
-            result["model" + suffix].update(measure_conditional(yardstick, images, streams.sample_labels(model.config, num_samples),
-                                                                generate))
+            labels = streams.sample_labels(model.config, num_samples)
+            result["model" + suffix].update(measure_conditional(yardstick, images, labels, generate))
     return result
 
 

@@ -42,7 +42,8 @@ def quality_lines(model, weights, step):
     lines = [f"From the run's metrics.json ({result['num_samples']:,} samples of the checkpoint at step "
              f"{result.get('step')}, against {result['reference_images']:,} reference images):", "",
              "| | FCD ↓ | × floor ↓ | FCD − floor ↓ |", "|---|---|---|---|",
-             f"| this G | {measured['fcd']:.3f} | {measured['fcd_multiple']:.2f} | {measured['fcd'] - floor['fcd']:.3f} |",
+             f"| this G | {measured['fcd']:.3f} | {measured['fcd_multiple']:.2f} | "
+             f"{measured['fcd'] - floor['fcd']:.3f} |",
              f"| real images (the floor) | {floor['fcd']:.3f} | 1 | 0 |"]
     if result.get("step") != step:
         lines += ["", f"Measured at step {result.get('step')}, not at the exported step {step}: run `--phase eval` "
@@ -91,7 +92,8 @@ def write_model_card(model, weights, step, folder):
         "the floor above, with the project's own classifier; the figures are not comparable with FID on other "
         "datasets.", "",
         "## Configuration", "",
-        f"The run's config.json{'' if saved is not None else ' (absent; the configuration the export was built with)'}:",
+        "The run's config.json" + ("" if saved is not None else " (absent; the configuration the export was built "
+                                                                "with)") + ":",
         "", "```json", json.dumps(configuration, indent=2), "```", ""])
     with open(os.path.join(folder, CARD_FILE), "w") as f:
         f.write(text)

@@ -4,7 +4,8 @@ The averaged G is a second copy of G's graph under the scope generator_ema, whos
 trainable: after each G step its weights move towards G's, w_ema <- decay * w_ema + (1 - decay) * w.
 Batch norm's moving averages belong to the raw G's weights, so the averaged G gets "standing
 statistics" instead: the mean of its own batch statistics over a fixed set of batches of z,
-recomputed whenever it is used (config.standing_batches). Spectral norm's u is copied from the raw G and iterated there too.
+recomputed whenever it is used (config.standing_batches). Spectral norm's u is copied from the raw G and
+iterated there too.
 """
 import numpy as np
 import tensorflow as tf

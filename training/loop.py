@@ -112,7 +112,8 @@ class _Run:
             lr_scale = learning_rate_scale(step, config.epoch * model.num_batches, model.config.lr_decay_start)
             labels = None
             if model.config.conditional:  # the real batch's own labels, and those G draws from their stream
-                labels = (model.data_y[order[idx * batch_size:(idx + 1) * batch_size]], streams.batch_labels(model.config, step))
+                labels = (model.data_y[order[idx * batch_size:(idx + 1) * batch_size]],
+                          streams.batch_labels(model.config, step))
             losses = model.run_train_step(batch, streams.batch_z(model.config, step), log_now, lr_scale, labels)
             step += 1
             self.steps_this_run += 1
