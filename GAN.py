@@ -49,9 +49,6 @@ class GAN:
                  labels=None):
         if config.gan_type != self.model_name:
             raise ValueError(f"a {config.gan_type} configuration given to {self.model_name}")
-        if len(placement.devices) > 1 and config.batch_size % len(placement.devices):
-            raise UserError(f"--batch_size {config.batch_size} does not split evenly over {len(placement.devices)} "
-                            f"devices; give a multiple of {len(placement.devices)}")
         self.sess = sess
         self.config = config
         self.folders = folders
@@ -295,16 +292,15 @@ class GAN:
 
     # ------------------------------------------------------------ training step
 
-    def run_train_step(self, batch, z, all_losses=False, lr_scale=1.0, labels=None):
-        """One D step then one G step on a batch; returns {'d_loss', 'g_loss'} (and D's two terms if all_losses).
+    def run_train_step(self, batch, z, lr_scale=1.0, labels=None):
+        """One D step then one G step on a batch; returns {'d_loss', 'd_loss_real', 'd_loss_fake', 'g_loss'}.
 
         --train_step literal runs them as the framework does, two session.run calls with G recomputed;
         fused runs the same updates in one call. lr_scale multiplies both learning rates. labels, for a
         conditional model: (the real images' labels, the labels G draws for z), each [B].
         """
-        d_losses = {"d_loss": self.d_loss}
-        if all_losses:
-            d_losses.update(d_loss_real=self.d_loss_real, d_loss_fake=self.d_loss_fake)
+        # Always the same fetches: TensorFlow optimises the graph again for each new set of them.
+        d_losses = {"d_loss": self.d_loss, "d_loss_real": self.d_loss_real, "d_loss_fake": self.d_loss_fake}
         g_feed = {self.z: z, self.lr_scale: lr_scale}
         if self.config.conditional:
             g_feed[self.fake_labels] = labels[1]

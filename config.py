@@ -122,6 +122,16 @@ class ParallelConfig:
     probe_seconds: float = 5.0  # how often a worker checks that the chief is there, and how long a probe waits
 
     @property
+    def local_count(self):
+        """--devices as a count of this machine's devices, or None when it names devices."""
+        return int(self.devices[0]) if len(self.devices) == 1 and self.devices[0].isdigit() else None
+
+    @property
+    def tower_count(self):
+        """How many towers split each batch: the count on every task of the cluster, or one per named device."""
+        return len(self.devices) if self.local_count is None else self.local_count * max(1, len(self.cluster))
+
+    @property
     def is_chief(self):
         """Whether this process runs the training loop (the only one, or the cluster's first task)."""
         return self.task_index == 0

@@ -287,11 +287,16 @@ class Run:
 
 def train(run):
     """--phase train: train to --epoch, resuming from the newest checkpoint, evaluating every --eval_every."""
+    from common.errors import UserError
     from common.interrupts import activity
     from evaluation.evaluate import epoch_evaluator
     from parallel import cluster
     from training import loop as trainer
     from utils import show_all_variables
+    towers = run.parallel.tower_count
+    if run.model_config.batch_size % towers:
+        raise UserError(f"--batch_size {run.model_config.batch_size} does not split evenly over {towers} devices; "
+                        f"give a multiple of {towers}")
     cluster.prepare_devices(run.parallel)  # before the classifier's session starts TensorFlow's runtime
     run.load_data()
     if run.train_config.eval_every > 0:

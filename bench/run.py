@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from bench.tables import format_markdown, format_table
-from bench.steps import CONFIGS, build, time_sn_cost, time_training
+from bench.steps import CONFIGS, build, build_all, time_sn_cost, time_training
 from config import MODEL_NAMES, ModelConfig
 from common.tfenv import FLAGS_OF_INTEREST, bfloat16_in_hardware, cpu_flags
 from training import streams
@@ -128,8 +128,7 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
     quick = [QUICK_EPOCH_EVAL_SAMPLES] if epoch_images else []  # --quick trains on a few images
     evaluate_epoch = epoch_evaluator(yardstick, *quick)
     batch = model.data_X[:model.config.batch_size].astype(np.float32) / 255.0
-    for all_losses in (False, True):  # TF optimises the graph on the first run of each set of fetches
-        model.run_train_step(batch, streams.batch_z(model.config, 0), all_losses)
+    model.run_train_step(batch, streams.batch_z(model.config, 0))  # TF optimises the graph on the first run
     started = time.perf_counter()
     with model.sess.graph.as_default():
         trainer.train(model, TrainConfig(epoch=1), lambda message: print(message, file=sys.stderr), evaluate_epoch)
@@ -245,8 +244,8 @@ def main(argv=None):
     yardstick = Yardstick(trained_classifier("mnist", args.checkpoint_dir, images, labels), images, labels)
     for model_name in args.models:
         print(f"{model_name}: training steps", flush=True)
-        medians, blocks, ema_seconds = time_training(model_name, settings["batch_size"], settings["steps"],
-                                                     settings["rounds"], settings["warmup"])
+        models = build_all(model_name, settings["batch_size"])  # each configuration's graph, built once
+        medians, blocks, ema_seconds = time_training(models, settings["steps"], settings["rounds"], settings["warmup"])
         training = {}
         for config in TRAINING_TABLE:
             rate, model_config = medians[config], ModelConfig(model_name, **CONFIGS[config])
@@ -264,7 +263,9 @@ def main(argv=None):
         # The averaged G's update runs inside every step, so it is timed alone. Spectral norm's cost is
         # timed step against step: blocks of 40 steps drift apart by more than the 10% at stake.
         print(f"{model_name}: spectral norm, step against step", flush=True)
-        sn_cost = time_sn_cost(model_name, settings["batch_size"], settings["sn_iterations"])
+        sn_cost = time_sn_cost(models, settings["sn_iterations"])
+        for model in models.values():
+            model.sess.close()
         average_share = ema_seconds / step_seconds
         recipe["sn_step_slowdown"] = sn_cost
         recipe["sn_and_average_share"] = sn_cost["median"] + average_share

@@ -33,11 +33,16 @@ def build(model_name, config, batch_size, images=None, folders=None, sampler=Fal
     return model
 
 
-def time_training(model_name, batch_size, steps, rounds, warmup):
-    """Images per second of each configuration, timed in alternating blocks of steps; the median block."""
+def build_all(model_name, batch_size):
+    """{configuration: model} of every configuration in CONFIGS, each in its own graph and session."""
+    return {config: build(model_name, config, batch_size) for config in CONFIGS}
+
+
+def time_training(models, steps, rounds, warmup):
+    """Images per second of each configuration's model, timed in alternating blocks of steps; the median block."""
+    batch_size = models["default"].config.batch_size
     rng = np.random.default_rng(0)
     data = rng.integers(0, 256, (batch_size * steps, 28, 28, 1), dtype=np.uint8)
-    models = {config: build(model_name, config, batch_size) for config in CONFIGS}
 
     def block(model, count):
         # As the training loop does: gather, scale, draw z, step.
@@ -56,12 +61,10 @@ def time_training(model_name, batch_size, steps, rounds, warmup):
             block(models[config], steps)
             rates[config].append(steps * batch_size / (time.perf_counter() - started))
     ema_seconds = time_average_update(models["default"], rounds)
-    for model in models.values():
-        model.sess.close()
     return {config: float(np.median(r)) for config, r in rates.items()}, rates, ema_seconds
 
 
-def time_sn_cost(model_name, batch_size, iterations):
+def time_sn_cost(models, iterations):
     """Spectral norm's slowdown of a step, from default and --sn steps run in alternation.
 
     Each iteration runs two steps of each configuration and times the second, so both see the machine
@@ -69,9 +72,10 @@ def time_sn_cost(model_name, batch_size, iterations):
     median of the per-iteration slowdowns (sn time / default time − 1), its 90% bootstrap interval, and
     the two configurations' median step times.
     """
+    batch_size = models["default"].config.batch_size
     rng = np.random.default_rng(0)
     data = rng.integers(0, 256, (batch_size * SN_BATCHES, 28, 28, 1), dtype=np.uint8).astype(np.float32) / 255.0
-    models = {config: build(model_name, config, batch_size) for config in ("default", "sn")}
+    models = {config: models[config] for config in ("default", "sn")}
     seconds = {config: [] for config in models}
 
     def step(model, index):
@@ -87,8 +91,6 @@ def time_sn_cost(model_name, batch_size, iterations):
             started = time.perf_counter()
             step(models[config], iteration + 1)
             seconds[config].append(time.perf_counter() - started)
-    for model in models.values():
-        model.sess.close()
     slowdowns = np.array(seconds["sn"]) / np.array(seconds["default"]) - 1
     medians = [np.median(rng.choice(slowdowns, len(slowdowns))) for _ in range(BOOTSTRAP_DRAWS)]
     return {"median": float(np.median(slowdowns)), "interval90": [float(np.percentile(medians, 5)),

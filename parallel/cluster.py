@@ -56,14 +56,10 @@ def _task_name(cluster, position):
     return f"/job:{job}/replica:0/task:{sum(1 for j, _ in cluster[:position] if j == job)}"
 
 
-def _local_count(parallel):
-    return int(parallel.devices[0]) if len(parallel.devices) == 1 and parallel.devices[0].isdigit() else None
-
-
 def prepare_devices(parallel):
     """Make --devices N logical CPU devices on a machine without GPUs; before the first session."""
     tf = tfenv.tensorflow()
-    count = _local_count(parallel)
+    count = parallel.local_count
     if count is None:
         _check_names(parallel, tf)
         return
@@ -93,7 +89,7 @@ def _check_names(parallel, tf):
 
 def tower_devices(parallel, tf):
     """The towers' device names, one per replica."""
-    count = _local_count(parallel)
+    count = parallel.local_count
     if count is None:
         return tuple(parallel.devices)
     kind = _device_kind(tf)
@@ -106,7 +102,7 @@ def tower_devices(parallel, tf):
 def session_config(parallel, tf):
     """tfenv's session options, with the devices and cluster of parallel."""
     config = tfenv.session_config()
-    count = _local_count(parallel)
+    count = parallel.local_count
     if count and count > 1 and _device_kind(tf) == "CPU":
         config.device_count["CPU"] = count
     if parallel.cluster:

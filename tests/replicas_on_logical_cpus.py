@@ -1,9 +1,10 @@
 """Child of test_replicas.py: train one model on one device and on two logical CPU devices, from the same weights.
 
 Logical devices must be made before TensorFlow's runtime starts, so this runs in a process of its own.
-Usage: replicas_on_logical_cpus.py OUT.npz GAN|SAGAN STEPS BATCH_SIZE PLACEMENTS [recipe flags as JSON]
-Writes, per placement ('one', 'sync', 'apart'): the gradients of both losses at the initial weights, the
-losses of each step, and every variable after the first step and after the last.
+Usage: replicas_on_logical_cpus.py JOBS, a JSON list of {"out": OUT.npz, "model": GAN|SAGAN, "steps": N,
+"batch_size": B, "placements": ["one", "sync", "apart"], "flags": {recipe flags}}: one process for all of them.
+Writes, per job and placement: the gradients of both losses at the initial weights, the losses of each step,
+and every variable after the first step and after the last.
 """
 import json
 import os
@@ -54,7 +55,7 @@ def main(out, model_name, steps, batch_size, wanted, flags):
             placed = {op.device for op in sess.graph.get_operations() if op.type in ("Conv2D", "MatMul")}
             saved[f"{name}/devices"] = np.array(sorted(placed))
             for step in range(steps):
-                losses = model.run_train_step(batches[step], zs[step], all_losses=True)
+                losses = model.run_train_step(batches[step], zs[step])
                 for key, value in losses.items():
                     saved[f"{name}/loss/{step}/{key}"] = value
                 if step in (0, steps - 1):
@@ -64,5 +65,5 @@ def main(out, model_name, steps, batch_size, wanted, flags):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].split(","),
-         json.loads(sys.argv[6]) if len(sys.argv) > 6 else {})
+    for job in json.loads(sys.argv[1]):
+        main(job["out"], job["model"], job["steps"], job["batch_size"], job["placements"], job["flags"])

@@ -239,10 +239,32 @@ def test_attention_phase_draws_both_blocks(workdir, run_main, tiny_run, capsys):
 def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_main, monkeypatch, capsys):
     from evaluation import classifier
     from evaluation import report as report_module
+    from evaluation.compare import fields_in
     for gan_type in ("GAN", "SAGAN"):
         for seed in (0, 1):
             assert run_main("--gan_type", gan_type, "--seed", seed, epoch=1, eval_every=1) == 0
+    (workdir / "results" / "GAN_mnist_8_62_seed4").mkdir()  # a results folder without a checkpoint
+    (workdir / "results" / "GAN_mnist_64_62").mkdir()  # another batch size
+    (workdir / "results" / "my notes").mkdir()
+    # A run says what it is in config.json, and compare reads it there; a run from before config.json (here,
+    # SAGAN's, removed) is still found by its folder's name.
+    saved = json.loads((workdir / "results" / "GAN_mnist_8_62" / "config.json").read_text())
+    assert saved["model"]["gan_type"] == "GAN" and saved["train"]["epoch"] == 1
+    sagan_config = workdir / "results" / "SAGAN_mnist_8_62" / "config.json"
+    kept = sagan_config.read_text()
+    sagan_config.unlink()
+    assert fields_in("results")("SAGAN_mnist_8_62")["gan_type"] == "SAGAN"
+    (workdir / "results" / "GAN_mnist_8_62" / "config.json").write_text(json.dumps(
+        {**saved, "model": {**saved["model"], "gan_type": "SAGAN"}}))  # config.json, not the name, says what it is
+    assert fields_in("results")("GAN_mnist_8_62")["gan_type"] == "SAGAN"
+    (workdir / "results" / "GAN_mnist_8_62" / "config.json").write_text(json.dumps(saved))
+    capsys.readouterr()
     assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
+    out = capsys.readouterr().out
+    assert "compare: skipping GAN_mnist_8_62_seed4: no checkpoint in checkpoint/GAN_mnist_8_62_seed4" in out
+    assert "compare: skipping GAN_mnist_64_62: another batch_size 64 than asked" in out
+    assert "compare: skipping my notes: its name is not a model_dir" in out
+    sagan_config.write_text(kept)  # found without it (Seeds, below); publishing needs it
     report = (workdir / "results" / "compare_mnist" / "report.md").read_text()
     assert "| FCD ↓ | FCD / floor ↓ |" in report and " ± " in report and "sampling noise" in report
     assert "Seeds: GAN [0, 1], SAGAN [0, 1]" in report
@@ -258,15 +280,23 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
         assert (workdir / "results" / seed_dir / "metrics.json").exists()
     assert "| FCD / floor, last 5 epochs ↓ |" in report
     assert re.search(r"\| SAGAN \| 1 \| 1 \| [+-]0\.\d{4} \| [+-]0\.\d{4} \|", report)  # gamma of each seed
+    # A metrics.json older than the newest checkpoint is measured again; the others are read as they are.
+    assert run_main("--gan_type", "GAN", "--stop_after_steps", 1, epoch=2) == 0
+    capsys.readouterr()
+    assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
+    out = capsys.readouterr().out
+    assert "results/GAN_mnist_8_62/metrics.json" in out and "results/SAGAN_mnist_8_62/metrics.json" not in out
+    report = (workdir / "results" / "compare_mnist" / "report.md").read_text()
     # The runs' published evidence alone (no checkpoint, no data, no classifier) gives the same table.
     import subprocess
     from conftest import ROOT
     published = workdir / "published"
     folders = [str(workdir / "results" / name) for name in sorted(os.listdir(workdir / "results"))
-               if name.startswith(("GAN_", "SAGAN_"))]
+               if (workdir / "results" / name / "metrics.json").exists()]
     subprocess.run(["bash", os.path.join(ROOT, "scripts", "publish_run.sh"), "--to", str(published), *folders],
                    check=True, capture_output=True)
-    assert sorted(os.listdir(published / "SAGAN_mnist_8_62")) == ["config.json", "metrics.json", "train_log.csv"]
+    assert sorted(os.listdir(published / "SAGAN_mnist_8_62_seed1")) == ["config.json", "metrics.json",
+                                                                        "train_log.csv"]
     monkeypatch.setattr(classifier, "trained_classifier", None)  # calling it would fail
     assert run_main("--phase", "compare", "--result_dir", "published", "--checkpoint_dir", "nothing",
                     "--data_dir", "nothing") == 0
@@ -296,43 +326,6 @@ def test_eval_every_epoch_logs_fcd_and_keeps_the_best_checkpoint(workdir, run_ma
     assert "is the lowest so far" in capsys.readouterr().out
 
 
-@pytest.mark.trains
-def test_compare_finds_runs_by_their_checkpoints_and_says_what_it_skips(workdir, run_main, tiny_run, monkeypatch,
-                                                                          capsys):
-    for gan_type in ("GAN", "SAGAN"):  # stopped inside the first epoch: no train_log.csv yet
-        tiny_run(gan_type)
-        assert not (workdir / "results" / f"{gan_type}_mnist_8_62" / "train_log.csv").exists()
-    (workdir / "results" / "GAN_mnist_8_62_seed4").mkdir()  # a results folder without a checkpoint
-    (workdir / "results" / "GAN_mnist_64_62").mkdir()  # another batch size
-    (workdir / "results" / "my notes").mkdir()
-    capsys.readouterr()
-    assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
-    out = capsys.readouterr().out
-    assert "compare: skipping GAN_mnist_8_62_seed4: no checkpoint in checkpoint/GAN_mnist_8_62_seed4" in out
-    assert "compare: skipping GAN_mnist_64_62: another batch_size 64 than asked" in out
-    assert "compare: skipping my notes: its name is not a model_dir" in out
-    report = (workdir / "results" / "compare_mnist" / "report.md").read_text()
-    assert "Seeds: GAN [0], SAGAN [0]" in report
-    # A run says what it is in config.json, and compare reads it there; a run from before config.json (here,
-    # SAGAN's, removed) is still found by its folder's name.
-    saved = json.loads((workdir / "results" / "GAN_mnist_8_62" / "config.json").read_text())
-    assert saved["model"]["gan_type"] == "GAN" and saved["train"]["stop_after_steps"] == 2
-    os.remove(workdir / "results" / "SAGAN_mnist_8_62" / "config.json")
-    from evaluation.compare import fields_in
-    assert fields_in("results")("SAGAN_mnist_8_62")["gan_type"] == "SAGAN"
-    saved["model"]["gan_type"] = "SAGAN"  # config.json, not the folder's name, says what a run is
-    (workdir / "results" / "GAN_mnist_8_62" / "config.json").write_text(json.dumps(saved))
-    assert fields_in("results")("GAN_mnist_8_62")["gan_type"] == "SAGAN"
-    saved["model"]["gan_type"] = "GAN"
-    (workdir / "results" / "GAN_mnist_8_62" / "config.json").write_text(json.dumps(saved))
-    # A metrics.json older than the newest checkpoint is measured again.
-    assert run_main("--gan_type", "GAN", "--stop_after_steps", 1) == 0
-    capsys.readouterr()
-    assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
-    out = capsys.readouterr().out
-    assert "results/GAN_mnist_8_62/metrics.json" in out and "results/SAGAN_mnist_8_62/metrics.json" not in out
-
-
 @pytest.mark.subprocess
 def test_tensorflow_says_nothing_before_the_programs_own_lines(workdir):
     import subprocess
@@ -340,16 +333,14 @@ def test_tensorflow_says_nothing_before_the_programs_own_lines(workdir):
     from conftest import ROOT
     script = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
     flags = ["--gan_type", "GAN", "--batch_size", "8", "--eval_every", "0", "--stop_after_steps", "1"]
-    for _ in range(2):  # start, then resume (which once warned that get_checkpoint_mtimes is deprecated)
-        done = subprocess.run([sys.executable, script, *flags], capture_output=True, text=True, timeout=1200)
-        assert done.returncode == 0, done.stderr
-        lines = [line for line in done.stderr.replace("\r", "\n").splitlines() if line.strip()]
-        assert [line for line in lines if not line.startswith("GAN epoch 1/")] == [], done.stderr
-    assert "restored" in done.stdout
-    # The samples files' path starts TensorFlow later than the others, after reading the files.
-    sample = subprocess.run([sys.executable, script, *flags[:4], "--phase", "sample", "--num_samples", "100"],
-                            capture_output=True, text=True, timeout=1200)
-    assert sample.returncode == 0 and sample.stderr.strip() == "", sample.stderr
+    # One process starts, resumes (which once warned that get_checkpoint_mtimes is deprecated), then samples.
+    done = subprocess.run([sys.executable, script, *flags, "--then", *flags, "--then", *flags[:4], "--phase", "sample",
+                           "--num_samples", "100"], capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.replace("\r", "\n").splitlines() if line.strip()]
+    assert [line for line in lines if not line.startswith("GAN epoch 1/")] == [], done.stderr
+    assert "restored" in done.stdout and (workdir / "results" / "GAN_mnist_8_62" / "samples.npz").exists()
+    # A samples file's path starts TensorFlow later than the others, after reading the file: a process of its own.
     measured = subprocess.run([sys.executable, script, "--phase", "eval", "--samples",
                                "results/GAN_mnist_8_62/samples.npz", "--num_eval_samples", "100"],
                               capture_output=True, text=True, timeout=1200)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from common import interrupts
+from common.errors import Interrupted
 from conftest import ROOT, write_tiny_dataset
 
 SCRIPT = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
@@ -27,8 +28,10 @@ def wait_for_line(process, text):
 
 
 @pytest.mark.subprocess
-@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_stop_while_the_classifier_trains_says_what_was_kept(tmp_path, sig, status):
+def test_stop_while_the_classifier_trains_says_what_was_kept(tmp_path):
+    # SIGTERM here, Ctrl-C in test_reliability's training loop: each signal crosses a process once, and
+    # test_either_stop_is_one_line_with_its_status holds both to the same path.
+    sig, status = signal.SIGTERM, 143
     # Enough images that the classifier's five epochs take a while on any machine.
     write_tiny_dataset(str(tmp_path / "data" / "mnist"), n_train=20_000, n_test=200)
     process = subprocess.Popen([sys.executable, SCRIPT, "--gan_type", "GAN", "--phase", "eval"], cwd=tmp_path,
@@ -48,10 +51,26 @@ def test_stop_while_the_classifier_trains_says_what_was_kept(tmp_path, sig, stat
     assert [p for p in tmp_path.rglob("*") if "partial" in p.name] == []
 
 
+@pytest.mark.parametrize("stop, status, name", [(KeyboardInterrupt, 130, "SIGINT"),
+                                                 (interrupts._Terminated, 143, "SIGTERM")])
+def test_either_stop_is_one_line_with_its_status(stop, status, name):
+    with pytest.raises(Interrupted) as stopped:
+        with interrupts.stops_reported():
+            # What the handlers raise: KeyboardInterrupt for Ctrl-C, _Terminated for SIGTERM.
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            assert signal.getsignal(signal.SIGTERM) is interrupts._raise_terminated
+            with interrupts.activity("training the mnist classifier", "it was not saved"):
+                raise stop
+    assert stopped.value.exit_status == status
+    assert str(stopped.value) == (f"stopped by {name} while training the mnist classifier: it was not saved; "
+                                  "run the same command to continue")
+
+
 DEFERRED_CHILD = """
 import os, signal, sys, time
 sys.path.insert(0, sys.argv[1])
 from common import interrupts
+from common.errors import Interrupted
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, not a background job
 try:
     with interrupts.deferred():

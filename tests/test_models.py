@@ -112,7 +112,7 @@ def train_from(model_class, train_step, initial, batches, zs, **flags):
             assert set(variables) == set(initial)  # a checkpoint of either step restores in the other
             load_values(sess, {v: initial[name] for name, v in variables.items()})
         before = dict(zip(variables, sess.run(list(variables.values()))))
-        losses = [model.run_train_step(batch, z, all_losses=True) for batch, z in zip(batches, zs)]
+        losses = [model.run_train_step(batch, z) for batch, z in zip(batches, zs)]
         return before, losses, dict(zip(variables, sess.run(list(variables.values()))))
 
 

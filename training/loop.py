@@ -114,7 +114,7 @@ class _Run:
             if model.config.conditional:  # the real batch's own labels, and those G draws from their stream
                 labels = (model.data_y[order[idx * batch_size:(idx + 1) * batch_size]],
                           streams.batch_labels(model.config, step))
-            losses = model.run_train_step(batch, streams.batch_z(model.config, step), log_now, lr_scale, labels)
+            losses = model.run_train_step(batch, streams.batch_z(model.config, step), lr_scale, labels)
             step += 1
             self.steps_this_run += 1
             if not all(np.isfinite(v) for v in losses.values()):
