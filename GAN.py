@@ -19,7 +19,8 @@ from training import streams
 from training.losses import LOSSES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from ops import SN_U, SN_U_NEXT, bn, conv2d, deconv2d, linear
-from ops import conditioned_on, lrelu, new_entries, projection, then, update_moving_average
+from extensions.conditional import ConditionalBatchNorm, projection
+from ops import lrelu, new_entries, then, update_moving_average
 from utils import save_grid, save_samples, to_uint8
 
 tf1 = tf.compat.v1
@@ -73,25 +74,27 @@ class GAN:
         return next(line.split(":", 1)[1].strip() for line in cls.__doc__.splitlines()
                     if line.strip().startswith(net + ":"))
 
-    def attention_slot(self, net, side, is_training, reuse, spectral_norm, batch_parts=1):
+    def attention_slot(self, net, side, is_training, reuse, spectral_norm, batch_parts=1, norm=bn):
         """Where SAGAN may put attention: a side x side map of G or D (config.ATTENTION_SIDES). GAN leaves it."""
         return net
 
+    def g_norm(self, labels):
+        """G's batch norm: the framework's bn, or with --conditional one whose gamma and beta follow labels."""
+        return ConditionalBatchNorm(run_config.NUM_CLASSES).of(labels) if self.config.conditional else bn
+
     def generator(self, z, is_training=True, reuse=False, scope="generator", custom_getter=None, labels=None):
         """z [B, z_dim] (and with --conditional, labels [B]) -> images [B, 28, 28, 1] in [0, 1]."""
-        sn = self.config.g_spectral_norm
-        conditioning = conditioned_on(labels, run_config.NUM_CLASSES) if self.config.conditional else \
-            contextlib.nullcontext()
-        with tf1.variable_scope(scope, reuse=reuse, custom_getter=custom_getter), conditioning:
+        sn, norm = self.config.g_spectral_norm, self.g_norm(labels)
+        with tf1.variable_scope(scope, reuse=reuse, custom_getter=custom_getter):
             z = tf.cast(z, self.compute_dtype)
-            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1", spectral_norm=sn), is_training, scope="g_bn1"))
-            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2", spectral_norm=sn), is_training,
-                                scope="g_bn2"))
+            net = tf.nn.relu(norm(linear(z, 1024, scope="g_fc1", spectral_norm=sn), is_training, scope="g_bn1"))
+            net = tf.nn.relu(norm(linear(net, 128 * 7 * 7, scope="g_fc2", spectral_norm=sn), is_training,
+                                  scope="g_bn2"))
             net = tf.reshape(net, [-1, 7, 7, 128])  # [B, 6272] -> [B, 7, 7, 128]
-            net = self.attention_slot(net, 7, is_training, reuse, sn)
-            net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3", spectral_norm=sn),
-                                is_training, scope="g_bn3"))
-            net = self.attention_slot(net, 14, is_training, reuse, sn)
+            net = self.attention_slot(net, 7, is_training, reuse, sn, norm=norm)
+            net = tf.nn.relu(norm(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3", spectral_norm=sn),
+                                  is_training, scope="g_bn3"))
+            net = self.attention_slot(net, 14, is_training, reuse, sn, norm=norm)
             net = deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4", spectral_norm=sn)
             return tf.cast(tf.nn.sigmoid(net), tf.float32)
 

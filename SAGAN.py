@@ -1,7 +1,8 @@
 """SAGAN: the article's change to the GAN framework, self-attention on the 7x7x128 maps of G and D; as options,
 the SAGAN paper's block (--attention paper) and the 14x14 maps (--attention_at)."""
 from GAN import GAN
-from ops import attention, paper_attention
+from extensions.paper_attention import paper_attention
+from ops import attention, bn
 
 
 class SAGAN(GAN):
@@ -13,9 +14,9 @@ class SAGAN(GAN):
     """
     model_name = "SAGAN"
 
-    def attention_slot(self, net, side, is_training, reuse, spectral_norm, batch_parts=1):
+    def attention_slot(self, net, side, is_training, reuse, spectral_norm, batch_parts=1, norm=bn):
         """Self-attention at the sides of --attention_at, under <net>/attention (7) or <net>/attention_14;
-        spectral-normed as the net around it is."""
+        spectral-normed and batch-normed as the net around it is."""
         config = self.config
         if side not in config.attention_at:
             return net
@@ -23,7 +24,7 @@ class SAGAN(GAN):
         if config.attention == "paper":
             return paper_attention(net, scope=scope, reuse=reuse, spectral_norm=spectral_norm)
         return attention(net, is_training, scope=scope, reuse=reuse, batch_parts=batch_parts,
-                         spectral_norm=spectral_norm)
+                         spectral_norm=spectral_norm, norm=norm)
 
     def attention_names(self):
         """(net, side) of each attention block, in the order the nets build them: G from 7, D from 14."""

@@ -19,7 +19,6 @@ SN_U, SN_U_NEXT = "spectral_norm_u", "spectral_norm_u_next"
 # Graph collections pairing each training-mode bn's moving averages with the batch statistics they follow.
 BN_MOVING_AVERAGES, BN_BATCH_STATISTICS = "bn_moving_averages", "bn_batch_statistics"
 BN_DECAY = 0.9
-_conditioning = None  # (labels [B] int32, number of classes) while conditioned_on is building a net
 BN_EPSILON = 1.001e-5  # tf.contrib batch_norm raised epsilon to this when it took the fused kernel, as it did here
 
 
@@ -56,7 +55,7 @@ def spectral_normed(w):
     return w * inverse_sigma(w)
 
 
-def _kernel(name, shape, initializer, spectral_norm):
+def kernel(name, shape, initializer, spectral_norm):
     """A convolution's kernel variable, divided by its sigma with spectral_norm."""
     # A layer is linear in its weight, so w / sigma could as well scale the output. A kernel here has
     # 1k to 262k entries and a batch's output 400k to 800k, so the kernel is the cheaper one to scale.
@@ -68,7 +67,7 @@ def conv2d(input_, output_dim, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name="co
     """k_h x k_w convolution with stride (d_h, d_w) and SAME padding."""
     with tf1.variable_scope(name):
         in_dim = input_.get_shape()[-1]
-        w = _kernel("w", [k_h, k_w, in_dim, output_dim], tf1.truncated_normal_initializer(stddev=stddev),
+        w = kernel("w", [k_h, k_w, in_dim, output_dim], tf1.truncated_normal_initializer(stddev=stddev),
                     spectral_norm)
         b = tf1.get_variable("biases", [output_dim], initializer=tf1.constant_initializer(0.0))
         conv = tf.nn.conv2d(input_, tf.cast(w, input_.dtype), strides=[1, d_h, d_w, 1], padding="SAME")
@@ -81,7 +80,7 @@ def conv2d_siblings(input_, output_dims, names, k_h=4, k_w=4, d_h=1, d_w=1, stdd
     kernels, biases = [], []
     for output_dim, name in zip(output_dims, names):
         with tf1.variable_scope(name):
-            kernels.append(_kernel("w", [k_h, k_w, in_dim, output_dim],
+            kernels.append(kernel("w", [k_h, k_w, in_dim, output_dim],
                                    tf1.truncated_normal_initializer(stddev=stddev), spectral_norm))
             biases.append(tf1.get_variable("biases", [output_dim], initializer=tf1.constant_initializer(0.0)))
     # One wide convolution keeps the cores busier than a few narrow ones.
@@ -97,7 +96,7 @@ def deconv2d(input_, output_shape, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name
     with tf1.variable_scope(name):
         in_dim = input_.get_shape()[-1]
         # The kernel of conv2d_transpose is [h, w, out_channels, in_channels].
-        w = _kernel("w", [k_h, k_w, out_c, in_dim], tf1.random_normal_initializer(stddev=stddev), spectral_norm)
+        w = kernel("w", [k_h, k_w, out_c, in_dim], tf1.random_normal_initializer(stddev=stddev), spectral_norm)
         b = tf1.get_variable("biases", [out_c], initializer=tf1.constant_initializer(0.0))
         dynamic_shape = tf.stack([tf.shape(input_)[0], out_h, out_w, out_c])
         deconv = tf.nn.conv2d_transpose(input_, tf.cast(w, input_.dtype), output_shape=dynamic_shape,
@@ -187,67 +186,60 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, batch_parts=1)
     the fused kernel's 1.001e-5. Statistics and arithmetic are float32 whatever x's dtype. The gradient is
     written out (normalise_with_batch_statistics); tests/test_ops.py holds it to tf.nn.moments' autodiff.
     batch_parts=2 normalises the two halves of the batch apart, as two forward passes of half the batch would.
-    Inside conditioned_on, gamma and beta are looked up per class (conditional batch norm).
     """
     with tf1.variable_scope(scope):
         channels = x.get_shape()[-1]
-        if _conditioning is None:
-            beta = tf1.get_variable("beta", [channels], initializer=tf1.zeros_initializer())
-            gamma = tf1.get_variable("gamma", [channels], initializer=tf1.ones_initializer())
+        beta = tf1.get_variable("beta", [channels], initializer=tf1.zeros_initializer())
+        gamma = tf1.get_variable("gamma", [channels], initializer=tf1.ones_initializer())
+        return batch_normalise(x, is_training, gamma, beta, decay, epsilon, batch_parts)
 
-            def finish(normalised):
-                return normalised
-        else:  # the normalisation is shared by the classes; gamma and beta are each image's class's, after it
-            beta, gamma = tf.zeros([channels]), tf.ones([channels])
-            labels, num_classes = _conditioning
 
-            def finish(normalised):
-                return class_affine(normalised, labels, num_classes)
-        moving_mean = tf1.get_variable("moving_mean", [channels], initializer=tf1.zeros_initializer(),
+def batch_normalise(x, is_training, gamma, beta, decay=BN_DECAY, epsilon=BN_EPSILON, batch_parts=1):
+    """bn's arithmetic with the gamma and beta given (tensors [C]), its moving averages in the current scope."""
+    channels = x.get_shape()[-1]
+    moving_mean = tf1.get_variable("moving_mean", [channels], initializer=tf1.zeros_initializer(), trainable=False)
+    moving_variance = tf1.get_variable("moving_variance", [channels], initializer=tf1.ones_initializer(),
                                        trainable=False)
-        moving_variance = tf1.get_variable("moving_variance", [channels],
-                                           initializer=tf1.ones_initializer(), trainable=False)
-        x32 = tf.cast(x, tf.float32)
-        if not is_training:
-            return finish(tf.cast(tf.nn.batch_normalization(x32, moving_mean, moving_variance, beta, gamma, epsilon),
-                                  x.dtype))
-        if batch_parts > 1:
-            x32 = tf.reshape(x32, [batch_parts, -1] + x.get_shape().as_list()[1:])  # [P, B/P, ..., C]
-        axes = list(range(1 if batch_parts > 1 else 0, len(x32.get_shape()) - 1))
-        if replicas.synchronised():  # --sync_bn: the global batch's statistics, all-reduced over the towers
-            mean, variance = replicas.global_moments(x32, axes)
-            normalised = tf.nn.batch_normalization(x32, mean, variance, beta, gamma, epsilon)
-        else:
-            normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon, axes)
-        if not replicas.is_first():  # the first tower's pass moves the averages, once a step
-            return finish(tf.cast(tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:]), x.dtype))
-        count = replicas.statistics_count(x32, axes)
-        variance = variance * (count / tf.maximum(count - 1.0, 1.0))  # unbiased, for the moving average only
-        # [C], or [P, C] per part
-        mean, variance = (tf.reshape(s, [batch_parts, channels] if batch_parts > 1 else [channels])
-                          for s in (mean, variance))
-        for average, statistic in ((moving_mean, mean), (moving_variance, variance)):
-            tf1.add_to_collection(BN_MOVING_AVERAGES, average)
-            tf1.add_to_collection(BN_BATCH_STATISTICS, statistic)
-        with tf.control_dependencies([update_moving_average(moving_mean, mean, decay),
-                                      update_moving_average(moving_variance, variance, decay)]):
-            normalised = tf.identity(normalised)  # reading the output runs the updates
-        if batch_parts > 1:
-            normalised = tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:])  # [B, ..., C]
-        return finish(tf.cast(normalised, x.dtype))
+    x32 = tf.cast(x, tf.float32)
+    if not is_training:
+        return tf.cast(tf.nn.batch_normalization(x32, moving_mean, moving_variance, beta, gamma, epsilon), x.dtype)
+    if batch_parts > 1:
+        x32 = tf.reshape(x32, [batch_parts, -1] + x.get_shape().as_list()[1:])  # [P, B/P, ..., C]
+    axes = list(range(1 if batch_parts > 1 else 0, len(x32.get_shape()) - 1))
+    if replicas.synchronised():  # --sync_bn: the global batch's statistics, all-reduced over the towers
+        mean, variance = replicas.global_moments(x32, axes)
+        normalised = tf.nn.batch_normalization(x32, mean, variance, beta, gamma, epsilon)
+    else:
+        normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon, axes)
+    if not replicas.is_first():  # the first tower's pass moves the averages, once a step
+        return tf.cast(tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:]), x.dtype)
+    count = replicas.statistics_count(x32, axes)
+    variance = variance * (count / tf.maximum(count - 1.0, 1.0))  # unbiased, for the moving average only
+    # [C], or [P, C] per part
+    mean, variance = (tf.reshape(s, [batch_parts, channels] if batch_parts > 1 else [channels])
+                      for s in (mean, variance))
+    for average, statistic in ((moving_mean, mean), (moving_variance, variance)):
+        tf1.add_to_collection(BN_MOVING_AVERAGES, average)
+        tf1.add_to_collection(BN_BATCH_STATISTICS, statistic)
+    with tf.control_dependencies([update_moving_average(moving_mean, mean, decay),
+                                  update_moving_average(moving_variance, variance, decay)]):
+        normalised = tf.identity(normalised)  # reading the output runs the updates
+    if batch_parts > 1:
+        normalised = tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:])  # [B, ..., C]
+    return tf.cast(normalised, x.dtype)
 
 
-def attention(x, is_training=True, scope="attention", reuse=False, batch_parts=1, spectral_norm=False):
+def attention(x, is_training=True, scope="attention", reuse=False, batch_parts=1, spectral_norm=False, norm=bn):
     """The article's self-attention block: x + gamma * softmax(g f^T) h, with f, g at C//8 channels.
 
-    Everything but bn is per image; batch_parts is bn's.
+    Everything but bn is per image; batch_parts is bn's. norm: the batch norm of the net around it.
     """
     _, height, width, channels = x.get_shape().as_list()
     with tf1.variable_scope(scope, reuse=reuse):
         # f_conv, g_conv, h_conv: the article's three 4x4 convolutions, computed as one
         convs = conv2d_siblings(x, (channels // 8, channels // 8, channels), ("f_conv", "g_conv", "h_conv"),
                                 spectral_norm=spectral_norm)
-        f, g, h = (tf.nn.relu(bn(conv, is_training, scope=bn_scope, batch_parts=batch_parts))
+        f, g, h = (tf.nn.relu(norm(conv, is_training, scope=bn_scope, batch_parts=batch_parts))
                    for conv, bn_scope in zip(convs, ("f_bn", "g_bn", "h_bn")))
 
         s = tf.matmul(hw_flatten(g), hw_flatten(f), transpose_b=True)  # [B, N, N], N = H*W
@@ -260,72 +252,6 @@ def attention(x, is_training=True, scope="attention", reuse=False, batch_parts=1
 
         o = tf.reshape(o, [-1, height, width, channels])  # [B, H, W, C]
         return residual_share(x, tf.cast(gamma, x.dtype) * o) + x
-
-
-@contextlib.contextmanager
-def conditioned_on(labels, num_classes):
-    """Every bn built inside becomes conditional batch norm: the normalisation and its moving averages are
-    shared by all classes, and gamma and beta are rows of [num_classes, C] tables (gamma starting at 1,
-    beta at 0), looked up by each image's label, as in the SAGAN paper's class-conditional G."""
-    global _conditioning
-    outer, _conditioning = _conditioning, (labels, num_classes)
-    try:
-        yield
-    finally:
-        _conditioning = outer
-
-
-def class_affine(x, labels, num_classes):
-    """x * gamma[label] + beta[label], the tables under the current scope; x is [B, ..., C]."""
-    channels = x.get_shape()[-1]
-    gamma = tf1.get_variable("gamma", [num_classes, channels], initializer=tf1.ones_initializer())
-    beta = tf1.get_variable("beta", [num_classes, channels], initializer=tf1.zeros_initializer())
-    shape = [-1] + [1] * (len(x.get_shape()) - 2) + [channels]  # [B, 1, 1, C] for maps, [B, C] for vectors
-    return (x * tf.cast(tf.reshape(tf.gather(gamma, labels), shape), x.dtype)
-            + tf.cast(tf.reshape(tf.gather(beta, labels), shape), x.dtype))
-
-
-def projection(features, labels, num_classes, scope="d_projection", spectral_norm=False):
-    """The projection discriminator's term <embed(y), h> [B, 1] (Miyato and Koyama 2018), spectral-normed with
-    the rest of D as in the official SAGAN code."""
-    with tf1.variable_scope(scope):
-        embedding = _kernel("embedding", [num_classes, features.get_shape()[-1]], tf1.glorot_uniform_initializer(),
-                            spectral_norm)
-        chosen = tf.cast(tf.gather(embedding, labels), tf.float32)  # [B, C]
-        return tf.reduce_sum(chosen * tf.cast(features, tf.float32), axis=1, keepdims=True)
-
-
-def conv1x1(input_, output_dim, name, spectral_norm=False):
-    """1x1 convolution without bias, Glorot-initialised, as the SAGAN paper's attention block has them."""
-    with tf1.variable_scope(name):
-        w = _kernel("w", [1, 1, input_.get_shape()[-1], output_dim], tf1.glorot_uniform_initializer(), spectral_norm)
-        return tf.nn.conv2d(input_, tf.cast(w, input_.dtype), strides=[1, 1, 1, 1], padding="SAME")
-
-
-def paper_attention(x, scope="attention", reuse=False, spectral_norm=False):
-    """The SAGAN paper's block (the official non_local.py): x + sigma * o, sigma starting at 0.
-
-    theta, phi: 1x1 to C/8; g: 1x1 to C/2; phi and g max-pooled 2x2 where the sides are even;
-    o = a 1x1 convolution back to C of softmax(theta phi^T) g. No batch norm or ReLU inside.
-    """
-    _, height, width, channels = x.get_shape().as_list()
-    pooled = height % 2 == 0 and width % 2 == 0
-    with tf1.variable_scope(scope, reuse=reuse):
-        theta = hw_flatten(conv1x1(x, channels // 8, "theta", spectral_norm))  # [B, N, C/8]
-        phi = conv1x1(x, channels // 8, "phi", spectral_norm)
-        g = conv1x1(x, channels // 2, "g", spectral_norm)
-        if pooled:
-            phi, g = (tf.nn.max_pool2d(t, 2, 2, "VALID") for t in (phi, g))  # [B, H/2, W/2, .]
-        phi, g = hw_flatten(phi), hw_flatten(g)  # [B, M, C/8], [B, M, C/2]; M = N/4 when pooled
-        beta = tf.nn.softmax(tf.cast(tf.matmul(theta, phi, transpose_b=True), tf.float32), axis=-1,
-                             name="beta")  # [B, N, M], row i: where query i looks
-        tf1.add_to_collection(ATTENTION_MAPS, beta)
-        o = tf.matmul(tf.cast(beta, x.dtype), g)  # [B, N, C/2]
-        o = tf.reshape(o, [-1, height, width, channels // 2])  # [B, H, W, C/2]
-        o = conv1x1(o, channels, "o", spectral_norm)
-        sigma = tf1.get_variable("sigma", [1], initializer=tf1.constant_initializer(0.0))
-        tf1.add_to_collection(ATTENTION_SCALES, sigma)
-        return residual_share(x, tf.cast(sigma, x.dtype) * o) + x
 
 
 def residual_share(x, update):

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 import ops
+from extensions.conditional import ConditionalBatchNorm, projection
 from training import streams
 from SAGAN import SAGAN
 from test_models import build, random_batches
@@ -16,8 +17,7 @@ def test_conditional_bn_of_one_class_is_plain_bn_with_that_classs_gamma_and_beta
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(2.0, 3.0, shape).astype(np.float32))
     labels = tf.constant(np.full(shape[0], 3, np.int32))
-    with ops.conditioned_on(labels, 10):
-        conditional = ops.bn(x, True, scope="cbn")
+    conditional = ConditionalBatchNorm(10)(x, labels, True, scope="cbn")
     plain = ops.bn(x, True, scope="bn")
     with tf1.variable_scope("", reuse=True):
         tables = {name: tf1.get_variable(f"cbn/{name}") for name in ("gamma", "beta")}
@@ -36,8 +36,7 @@ def test_conditional_bn_of_one_class_is_plain_bn_with_that_classs_gamma_and_beta
 
 def test_conditional_bn_gives_each_image_its_own_classs_gamma_and_beta(sess):
     x = tf.constant(np.random.default_rng(1).normal(size=(4, 6)).astype(np.float32))
-    with ops.conditioned_on(tf.constant([0, 1, 0, 2], tf.int32), 3):
-        out = ops.bn(x, True, scope="cbn")
+    out = ConditionalBatchNorm(3)(x, tf.constant([0, 1, 0, 2], tf.int32), True, scope="cbn")
     sess.run(tf1.global_variables_initializer())
     with tf1.variable_scope("", reuse=True):
         sess.run(tf1.get_variable("cbn/beta").assign(np.array([[0.0] * 6, [10.0] * 6, [20.0] * 6], np.float32)))
@@ -50,7 +49,7 @@ def test_the_projection_term_matches_numpy(sess):
     rng = np.random.default_rng(2)
     features = rng.normal(size=(5, 12)).astype(np.float32)
     labels = np.array([0, 9, 3, 3, 7], np.int32)
-    term = ops.projection(tf.constant(features), tf.constant(labels), 10)
+    term = projection(tf.constant(features), tf.constant(labels), 10)
     sess.run(tf1.global_variables_initializer())
     with tf1.variable_scope("", reuse=True):
         embedding = sess.run(tf1.get_variable("d_projection/embedding"))

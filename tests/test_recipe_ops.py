@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from training import losses
 import ops
+from extensions.paper_attention import conv1x1, paper_attention
 
 tf1 = tf.compat.v1
 
@@ -47,7 +48,7 @@ def test_a_spectral_normed_layer_is_the_layer_with_w_over_sigma_in_value_and_gra
         layer_out = {"conv2d": lambda: ops.conv2d(x, 8, name="layer", spectral_norm=True),
                      "deconv2d": lambda: ops.deconv2d(x, [None, 14, 14, 8], name="layer", spectral_norm=True),
                      "linear": lambda: ops.linear(flat, 8, scope="layer", spectral_norm=True),
-                     "conv1x1": lambda: ops.conv1x1(x, 8, "layer", spectral_norm=True)}[layer]()
+                     "conv1x1": lambda: conv1x1(x, 8, "layer", spectral_norm=True)}[layer]()
     w = [v for v in tf1.trainable_variables() if v.op.name.endswith(("/w", "/Matrix"))][0]
     bias = [v for v in tf1.trainable_variables() if v.op.name.endswith(("biases", "bias"))]
     with tf1.variable_scope("sn/layer", reuse=True):
@@ -86,7 +87,7 @@ def _max_pool_2x2(x):
 @pytest.mark.parametrize("side", [7, 14])
 def test_paper_attention_matches_numpy_with_pooling_where_the_sides_are_even(sess, side):
     x_value = np.random.default_rng(3).normal(size=(2, side, side, 32)).astype(np.float32)
-    out = ops.paper_attention(tf.constant(x_value), scope="att")
+    out = paper_attention(tf.constant(x_value), scope="att")
     (beta,) = tf1.get_collection(ops.ATTENTION_MAPS)
     sess.run(tf1.global_variables_initializer())
     sess.run(tf1.global_variables("att/sigma")[0].assign([0.6]))
@@ -109,6 +110,6 @@ def test_paper_attention_matches_numpy_with_pooling_where_the_sides_are_even(ses
 
 def test_paper_attention_with_zero_sigma_is_the_identity(sess):
     x_value = np.random.default_rng(4).normal(size=(3, 14, 14, 64)).astype(np.float32)
-    out = ops.paper_attention(tf.constant(x_value), scope="att", spectral_norm=True)
+    out = paper_attention(tf.constant(x_value), scope="att", spectral_norm=True)
     sess.run(tf1.global_variables_initializer())
     np.testing.assert_array_equal(sess.run(out), x_value)

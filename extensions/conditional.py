@@ -1,0 +1,52 @@
+"""--conditional: G's batch norm by class, and D's projection term (the SAGAN paper's class-conditional nets).
+
+As the official SAGAN code's ConditionalBatchNorm(num_classes)(x, labels): the labels are an argument, never
+a state of the module.
+"""
+import tensorflow as tf
+
+from ops import batch_normalise, kernel
+
+tf1 = tf.compat.v1
+
+
+class ConditionalBatchNorm:
+    """bn whose gamma and beta are rows of [num_classes, C] tables (gamma starting at 1, beta at 0), looked up by
+    each image's label; the normalisation and its moving averages are shared by the classes."""
+
+    def __init__(self, num_classes):
+        self.num_classes = num_classes
+
+    def __call__(self, x, labels, is_training, scope, batch_parts=1):
+        """x [B, ..., C] normalised as ops.bn normalises it, then scaled and shifted by each image's class's row."""
+        with tf1.variable_scope(scope):
+            channels = x.get_shape()[-1]
+            beta, gamma = tf.zeros([channels]), tf.ones([channels])  # the classes' own come after the normalisation
+            normalised = batch_normalise(x, is_training, gamma, beta, batch_parts=batch_parts)
+            return class_affine(normalised, labels, self.num_classes)
+
+    def of(self, labels):
+        """This batch norm for these labels, called as ops.bn is: norm(x, is_training, scope, batch_parts)."""
+        def norm(x, is_training, scope, batch_parts=1):
+            return self(x, labels, is_training, scope, batch_parts)
+        return norm
+
+
+def class_affine(x, labels, num_classes):
+    """x * gamma[label] + beta[label], the tables under the current scope; x is [B, ..., C]."""
+    channels = x.get_shape()[-1]
+    gamma = tf1.get_variable("gamma", [num_classes, channels], initializer=tf1.ones_initializer())
+    beta = tf1.get_variable("beta", [num_classes, channels], initializer=tf1.zeros_initializer())
+    shape = [-1] + [1] * (len(x.get_shape()) - 2) + [channels]  # [B, 1, 1, C] for maps, [B, C] for vectors
+    return (x * tf.cast(tf.reshape(tf.gather(gamma, labels), shape), x.dtype)
+            + tf.cast(tf.reshape(tf.gather(beta, labels), shape), x.dtype))
+
+
+def projection(features, labels, num_classes, scope="d_projection", spectral_norm=False):
+    """The projection discriminator's term <embed(y), h> [B, 1] (Miyato and Koyama 2018), spectral-normed with
+    the rest of D as in the official SAGAN code."""
+    with tf1.variable_scope(scope):
+        embedding = kernel("embedding", [num_classes, features.get_shape()[-1]], tf1.glorot_uniform_initializer(),
+                            spectral_norm)
+        chosen = tf.cast(tf.gather(embedding, labels), tf.float32)  # [B, C]
+        return tf.reduce_sum(chosen * tf.cast(features, tf.float32), axis=1, keepdims=True)
