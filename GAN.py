@@ -18,7 +18,7 @@ from common.interrupts import replaced_atomically
 from training import streams
 from training.losses import LOSSES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
-from ops import SN_U, SN_U_NEXT, bn, conv2d, deconv2d, linear
+from ops import ONE_DEVICE, SN_U, SN_U_NEXT, BatchNorm, bn, conv2d, deconv2d, linear
 from extensions.conditional import ConditionalBatchNorm, projection
 from ops import lrelu, new_entries, then, update_moving_average
 from utils import save_grid, save_samples, to_uint8
@@ -78,40 +78,46 @@ class GAN:
         """Where SAGAN may put attention: a side x side map of G or D (config.ATTENTION_SIDES). GAN leaves it."""
         return net
 
-    def g_norm(self, labels):
-        """G's batch norm: the framework's bn, or with --conditional one whose gamma and beta follow labels."""
-        return ConditionalBatchNorm(run_config.NUM_CLASSES).of(labels) if self.config.conditional else bn
+    def batch_norm(self, net, tower, labels=None):
+        """The batch norm of net ('generator' or 'discriminator'): the framework's bn, on a tower with the tower's
+        statistics, and for G with --conditional one whose gamma and beta follow labels."""
+        statistics = tower.statistics if tower else ONE_DEVICE
+        if net == "generator" and self.config.conditional:
+            return ConditionalBatchNorm(run_config.NUM_CLASSES, statistics).of(labels)
+        return BatchNorm(statistics)
 
-    def generator(self, z, is_training=True, reuse=False, scope="generator", custom_getter=None, labels=None):
-        """z [B, z_dim] (and with --conditional, labels [B]) -> images [B, 28, 28, 1] in [0, 1]."""
-        sn, norm = self.config.g_spectral_norm, self.g_norm(labels)
+    def generator(self, z, is_training=True, reuse=False, scope="generator", custom_getter=None, labels=None,
+                  tower=None):
+        """z [B, z_dim] (and with --conditional, labels [B]) -> images [B, 28, 28, 1] in [0, 1]; tower: the one
+        being built, if any."""
+        sn, bn = self.config.g_spectral_norm, self.batch_norm("generator", tower, labels)  # bn as the net's
         with tf1.variable_scope(scope, reuse=reuse, custom_getter=custom_getter):
             z = tf.cast(z, self.compute_dtype)
-            net = tf.nn.relu(norm(linear(z, 1024, scope="g_fc1", spectral_norm=sn), is_training, scope="g_bn1"))
-            net = tf.nn.relu(norm(linear(net, 128 * 7 * 7, scope="g_fc2", spectral_norm=sn), is_training,
-                                  scope="g_bn2"))
+            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1", spectral_norm=sn), is_training, scope="g_bn1"))
+            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2", spectral_norm=sn), is_training,
+                                scope="g_bn2"))
             net = tf.reshape(net, [-1, 7, 7, 128])  # [B, 6272] -> [B, 7, 7, 128]
-            net = self.attention_slot(net, 7, is_training, reuse, sn, norm=norm)
-            net = tf.nn.relu(norm(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3", spectral_norm=sn),
-                                  is_training, scope="g_bn3"))
-            net = self.attention_slot(net, 14, is_training, reuse, sn, norm=norm)
+            net = self.attention_slot(net, 7, is_training, reuse, sn, norm=bn)
+            net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3", spectral_norm=sn),
+                                is_training, scope="g_bn3"))
+            net = self.attention_slot(net, 14, is_training, reuse, sn, norm=bn)
             net = deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4", spectral_norm=sn)
             return tf.cast(tf.nn.sigmoid(net), tf.float32)
 
-    def discriminator(self, x, is_training=True, reuse=False, batch_parts=1, labels=None):
+    def discriminator(self, x, is_training=True, reuse=False, batch_parts=1, labels=None, tower=None):
         """images [B, 28, 28, 1] (and with --conditional, labels [B]) -> (probability, logit) of being real, [B, 1].
 
         batch_parts=2 gives the two halves of the batch their own batch statistics: D(real) and D(fake) as one pass.
         With --conditional, D is a projection discriminator: the logit gains <embed(y), h> on its FC1024 features.
         """
-        sn = self.config.spectral_norm
+        sn, bn = self.config.spectral_norm, self.batch_norm("discriminator", tower)  # bn as the net's
         with tf1.variable_scope("discriminator", reuse=reuse):
             x = tf.cast(x, self.compute_dtype)
             net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1", spectral_norm=sn))
-            net = self.attention_slot(net, 14, is_training, reuse, sn, batch_parts)
+            net = self.attention_slot(net, 14, is_training, reuse, sn, batch_parts, bn)
             net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2", spectral_norm=sn), is_training, scope="d_bn2",
                            batch_parts=batch_parts))
-            net = self.attention_slot(net, 7, is_training, reuse, sn, batch_parts)
+            net = self.attention_slot(net, 7, is_training, reuse, sn, batch_parts, bn)
             net = tf.reshape(net, [-1, 7 * 7 * 128])  # [B, 7, 7, 128] -> [B, 6272]
             net = lrelu(bn(linear(net, 1024, scope="d_fc3", spectral_norm=sn), is_training, scope="d_bn3",
                            batch_parts=batch_parts))
@@ -176,30 +182,31 @@ class GAN:
         config = self.config
         self._build_placeholders()
         self.towers = replicas.towers(self.placement.devices, self.placement.params_device, self.placement.sync_bn)
-        tower_scopes = [t.scope for t in self.towers] or [contextlib.nullcontext]
+        towers = self.towers or [None]
         inputs, zs = (replicas.slices(t, len(self.towers)) for t in (self.inputs, self.z))
         real_ys, fake_ys = ([replicas.slices(t, len(self.towers)) for t in (self.real_labels, self.fake_labels)]
                             if config.conditional else [[None] * len(zs)] * 2)
         self.fake_label_parts = fake_ys  # each tower's, for the fused step's second pass through D
         fakes, real_logits, fake_logits = [], [], []
-        for tower_scope, inputs_part, z_part, real_y, fake_y in zip(tower_scopes, inputs, zs, real_ys, fake_ys):
-            with tower_scope():  # the first tower creates the variables, the others reuse them
+        for tower, inputs_part, z_part, real_y, fake_y in zip(towers, inputs, zs, real_ys, fake_ys):
+            with tower.scope() if tower else contextlib.nullcontext():  # the first creates the variables
                 reuse = bool(fakes)
                 with new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as g_entries:
-                    G = self.generator(z_part, is_training=True, reuse=reuse, labels=fake_y)
+                    G = self.generator(z_part, is_training=True, reuse=reuse, labels=fake_y, tower=tower)
                 with new_entries(SN_U, SN_U_NEXT) as d_entries:  # D's u moves on its pass over the real images
                     if self.fused_step:
                         # One D pass over [real; fake], each half with its own batch statistics: bigger matmuls,
                         # same maths.
                         both_y = tf.concat([real_y, fake_y], 0) if config.conditional else None
                         _, D_logits = self.discriminator(tf.concat([inputs_part, G], 0), is_training=True,
-                                                         reuse=reuse, batch_parts=2, labels=both_y)
+                                                         reuse=reuse, batch_parts=2, labels=both_y, tower=tower)
                         D_real_logits, D_fake_logits = tf.split(D_logits, 2)
                     else:
                         _, D_real_logits = self.discriminator(inputs_part, is_training=True, reuse=reuse,
-                                                              labels=real_y)
+                                                              labels=real_y, tower=tower)
                 if not self.fused_step:
-                    _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True, labels=fake_y)
+                    _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True, labels=fake_y,
+                                                          tower=tower)
             if not fakes:
                 g_pass, d_pass = g_entries, d_entries
             fakes.append(G)
@@ -282,11 +289,10 @@ class GAN:
         """
         d_step = then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)), d_after)
         g_losses = []
-        for tower_scope, G, fake_y in zip([t.scope for t in self.towers] or [contextlib.nullcontext], fakes,
-                                          self.fake_label_parts):
-            with tower_scope(), tf.control_dependencies([d_step]):
+        for tower, G, fake_y in zip(self.towers or [None], fakes, self.fake_label_parts):
+            with tower.scope() if tower else contextlib.nullcontext(), tf.control_dependencies([d_step]):
                 # Built under the dependency, this D reads its weights after the D step, as the literal G step does.
-                _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True, labels=fake_y)
+                _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True, labels=fake_y, tower=tower)
             g_losses.append(self.g_loss_of(D_fake_logits))
         g_loss = replicas.mean_of(g_losses)
         g_step = g_optimizer.apply_gradients(self._gradients(g_optimizer, g_loss, self.g_vars),

@@ -7,8 +7,6 @@ import contextlib
 
 import tensorflow as tf
 
-from parallel import replicas
-
 tf1 = tf.compat.v1
 
 ATTENTION_MAPS = "attention_maps"  # graph collection holding every attention block's beta
@@ -38,9 +36,8 @@ def _inverse_sigma_from(u, w_v):
     should not move it (inference, the G step's pass through D) simply leaves that value unused.
     """
     u_next = tf.stop_gradient(tf.math.l2_normalize(w_v))
-    if replicas.is_first():  # u moves from the first tower's pass; the others compute the same
-        tf1.add_to_collection(SN_U, u)
-        tf1.add_to_collection(SN_U_NEXT, u_next)
+    tf1.add_to_collection(SN_U, u)  # a model with towers takes the first tower's pair
+    tf1.add_to_collection(SN_U_NEXT, u_next)
     return 1.0 / tf.reduce_sum(w_v * u_next)
 
 
@@ -176,7 +173,71 @@ def normalise_with_batch_statistics(x, gamma, beta, epsilon, axes):
     return forward(x, tf.convert_to_tensor(gamma), tf.convert_to_tensor(beta))
 
 
-def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, batch_parts=1):
+class BatchStatistics:
+    """Where bn's batch statistics come from: here the batch it normalises, on one device, whose pass moves the
+    moving averages. parallel/replicas.py has the towers' own."""
+
+    moves_averages = True
+
+    def normalise(self, x, gamma, beta, epsilon, axes):
+        """(x normalised by its statistics over axes then scaled by gamma and shifted by beta, mean, variance)."""
+        return normalise_with_batch_statistics(x, gamma, beta, epsilon, axes)
+
+    def count(self, x, axes):
+        """How many values each statistic over axes of x is taken from."""
+        return tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), tf.float32)
+
+
+ONE_DEVICE = BatchStatistics()
+
+
+class BatchNorm:
+    """The framework's batch norm (bn below), its batch statistics taken as statistics says."""
+
+    def __init__(self, statistics=ONE_DEVICE, decay=BN_DECAY, epsilon=BN_EPSILON):
+        self.statistics, self.decay, self.epsilon = statistics, decay, epsilon
+
+    def __call__(self, x, is_training, scope, batch_parts=1):
+        with tf1.variable_scope(scope):
+            channels = x.get_shape()[-1]
+            beta = tf1.get_variable("beta", [channels], initializer=tf1.zeros_initializer())
+            gamma = tf1.get_variable("gamma", [channels], initializer=tf1.ones_initializer())
+            return self.normalise(x, is_training, gamma, beta, batch_parts)
+
+    def normalise(self, x, is_training, gamma, beta, batch_parts=1):
+        """bn's arithmetic with the gamma and beta given (tensors [C]), its moving averages in the current scope."""
+        channels = x.get_shape()[-1]
+        moving_mean = tf1.get_variable("moving_mean", [channels], initializer=tf1.zeros_initializer(),
+                                       trainable=False)
+        moving_variance = tf1.get_variable("moving_variance", [channels], initializer=tf1.ones_initializer(),
+                                           trainable=False)
+        x32 = tf.cast(x, tf.float32)
+        if not is_training:
+            return tf.cast(tf.nn.batch_normalization(x32, moving_mean, moving_variance, beta, gamma, self.epsilon),
+                           x.dtype)
+        if batch_parts > 1:
+            x32 = tf.reshape(x32, [batch_parts, -1] + x.get_shape().as_list()[1:])  # [P, B/P, ..., C]
+        axes = list(range(1 if batch_parts > 1 else 0, len(x32.get_shape()) - 1))
+        normalised, mean, variance = self.statistics.normalise(x32, gamma, beta, self.epsilon, axes)
+        if not self.statistics.moves_averages:  # another tower's pass moves them, once a step
+            return tf.cast(tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:]), x.dtype)
+        count = self.statistics.count(x32, axes)
+        variance = variance * (count / tf.maximum(count - 1.0, 1.0))  # unbiased, for the moving average only
+        # [C], or [P, C] per part
+        mean, variance = (tf.reshape(s, [batch_parts, channels] if batch_parts > 1 else [channels])
+                          for s in (mean, variance))
+        for average, statistic in ((moving_mean, mean), (moving_variance, variance)):
+            tf1.add_to_collection(BN_MOVING_AVERAGES, average)
+            tf1.add_to_collection(BN_BATCH_STATISTICS, statistic)
+        with tf.control_dependencies([update_moving_average(moving_mean, mean, self.decay),
+                                      update_moving_average(moving_variance, variance, self.decay)]):
+            normalised = tf.identity(normalised)  # reading the output runs the updates
+        if batch_parts > 1:
+            normalised = tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:])  # [B, ..., C]
+        return tf.cast(normalised, x.dtype)
+
+
+def bn(x, is_training, scope, batch_parts=1):
     """Batch norm over all axes but the last: batch statistics while training, moving averages otherwise.
 
     As tf.contrib's batch_norm(updates_collections=None) did on these ranks, where it took the fused kernel:
@@ -187,46 +248,7 @@ def bn(x, is_training, scope, decay=BN_DECAY, epsilon=BN_EPSILON, batch_parts=1)
     written out (normalise_with_batch_statistics); tests/test_ops.py holds it to tf.nn.moments' autodiff.
     batch_parts=2 normalises the two halves of the batch apart, as two forward passes of half the batch would.
     """
-    with tf1.variable_scope(scope):
-        channels = x.get_shape()[-1]
-        beta = tf1.get_variable("beta", [channels], initializer=tf1.zeros_initializer())
-        gamma = tf1.get_variable("gamma", [channels], initializer=tf1.ones_initializer())
-        return batch_normalise(x, is_training, gamma, beta, decay, epsilon, batch_parts)
-
-
-def batch_normalise(x, is_training, gamma, beta, decay=BN_DECAY, epsilon=BN_EPSILON, batch_parts=1):
-    """bn's arithmetic with the gamma and beta given (tensors [C]), its moving averages in the current scope."""
-    channels = x.get_shape()[-1]
-    moving_mean = tf1.get_variable("moving_mean", [channels], initializer=tf1.zeros_initializer(), trainable=False)
-    moving_variance = tf1.get_variable("moving_variance", [channels], initializer=tf1.ones_initializer(),
-                                       trainable=False)
-    x32 = tf.cast(x, tf.float32)
-    if not is_training:
-        return tf.cast(tf.nn.batch_normalization(x32, moving_mean, moving_variance, beta, gamma, epsilon), x.dtype)
-    if batch_parts > 1:
-        x32 = tf.reshape(x32, [batch_parts, -1] + x.get_shape().as_list()[1:])  # [P, B/P, ..., C]
-    axes = list(range(1 if batch_parts > 1 else 0, len(x32.get_shape()) - 1))
-    if replicas.synchronised():  # --sync_bn: the global batch's statistics, all-reduced over the towers
-        mean, variance = replicas.global_moments(x32, axes)
-        normalised = tf.nn.batch_normalization(x32, mean, variance, beta, gamma, epsilon)
-    else:
-        normalised, mean, variance = normalise_with_batch_statistics(x32, gamma, beta, epsilon, axes)
-    if not replicas.is_first():  # the first tower's pass moves the averages, once a step
-        return tf.cast(tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:]), x.dtype)
-    count = replicas.statistics_count(x32, axes)
-    variance = variance * (count / tf.maximum(count - 1.0, 1.0))  # unbiased, for the moving average only
-    # [C], or [P, C] per part
-    mean, variance = (tf.reshape(s, [batch_parts, channels] if batch_parts > 1 else [channels])
-                      for s in (mean, variance))
-    for average, statistic in ((moving_mean, mean), (moving_variance, variance)):
-        tf1.add_to_collection(BN_MOVING_AVERAGES, average)
-        tf1.add_to_collection(BN_BATCH_STATISTICS, statistic)
-    with tf.control_dependencies([update_moving_average(moving_mean, mean, decay),
-                                  update_moving_average(moving_variance, variance, decay)]):
-        normalised = tf.identity(normalised)  # reading the output runs the updates
-    if batch_parts > 1:
-        normalised = tf.reshape(normalised, [-1] + x.get_shape().as_list()[1:])  # [B, ..., C]
-    return tf.cast(normalised, x.dtype)
+    return BatchNorm()(x, is_training, scope, batch_parts)
 
 
 def attention(x, is_training=True, scope="attention", reuse=False, batch_parts=1, spectral_norm=False, norm=bn):

@@ -5,7 +5,7 @@ a state of the module.
 """
 import tensorflow as tf
 
-from ops import batch_normalise, kernel
+from ops import ONE_DEVICE, BatchNorm, kernel
 
 tf1 = tf.compat.v1
 
@@ -14,15 +14,16 @@ class ConditionalBatchNorm:
     """bn whose gamma and beta are rows of [num_classes, C] tables (gamma starting at 1, beta at 0), looked up by
     each image's label; the normalisation and its moving averages are shared by the classes."""
 
-    def __init__(self, num_classes):
+    def __init__(self, num_classes, statistics=ONE_DEVICE):
         self.num_classes = num_classes
+        self.batch_norm = BatchNorm(statistics)  # the normalisation, without its own gamma and beta
 
     def __call__(self, x, labels, is_training, scope, batch_parts=1):
         """x [B, ..., C] normalised as ops.bn normalises it, then scaled and shifted by each image's class's row."""
         with tf1.variable_scope(scope):
             channels = x.get_shape()[-1]
             beta, gamma = tf.zeros([channels]), tf.ones([channels])  # the classes' own come after the normalisation
-            normalised = batch_normalise(x, is_training, gamma, beta, batch_parts=batch_parts)
+            normalised = self.batch_norm.normalise(x, is_training, gamma, beta, batch_parts)
             return class_affine(normalised, labels, self.num_classes)
 
     def of(self, labels):

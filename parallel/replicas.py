@@ -5,13 +5,16 @@ so the towers cannot drift apart; the gradient of the towers' mean loss is the m
 and one apply_gradients moves every tower. Batch norm normalises each tower's slice by its own
 statistics (as PyTorch's DataParallel does), or with sync_bn by those of the whole global batch,
 all-reduced over the towers with TensorFlow's collective ops. What moves once a step (batch norm's
-moving averages, spectral norm's u) moves from the first tower's pass, as on one device.
+moving averages, spectral norm's u) moves from the first tower's pass, as on one device. Each tower hands
+its batch norms its statistics (Tower.statistics); no module keeps the tower being built.
 """
 import contextlib
 import dataclasses
 from typing import Optional, Tuple
 
 import tensorflow as tf
+
+from ops import BatchStatistics
 
 tf1 = tf.compat.v1
 
@@ -20,8 +23,6 @@ FIRST_INSTANCE_KEY = 100  # of the forward collectives; their gradients' keys st
 FIRST_BACKWARD_KEY = 1_000_000
 COLLECTIVE_TIMEOUT_SECONDS = 300  # a tower whose peer is gone fails instead of waiting for ever
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "AutoReloadVariable"})
-
-_current = None  # the Tower being built, or None outside towers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,17 +61,13 @@ class Tower:
         self.params_device, self.sync_bn = params_device, sync_bn
         self._collectives = 0  # every tower builds the same collectives in the same order: the k-th ones meet
         self._gradients_built = {}  # forward key: how many gradients this tower built through it
+        self.statistics = TowerStatistics(self)  # what its batch norms normalise by
 
     @contextlib.contextmanager
     def scope(self):
         """Ops built inside go on this tower's device, variables on the parameter device."""
-        global _current
-        outer, _current = _current, self
-        try:
-            with tf1.device(self._place), tf1.name_scope(f"tower_{self.index}/"):
-                yield self
-        finally:
-            _current = outer
+        with tf1.device(self._place), tf1.name_scope(f"tower_{self.index}/"):
+            yield self
 
     def _place(self, op):
         return self.params_device if op.type in VARIABLE_OPS else self.device
@@ -106,32 +103,30 @@ def towers(devices, params_device, sync_bn):
     return [Tower(i, group, device, params_device, sync_bn) for i, device in enumerate(devices)]
 
 
-def is_first():
-    """Whether the pass being built moves what moves once a step: outside towers, or in the first tower."""
-    return _current is None or _current.index == 0
+class TowerStatistics(BatchStatistics):
+    """A tower's batch statistics: its own slice's, or with sync_bn the global batch's, all-reduced over the towers;
+    only the first tower's pass moves the moving averages, once a step."""
 
+    def __init__(self, tower):
+        self.tower = tower
+        self.moves_averages = tower.index == 0
 
-def synchronised():
-    """Whether batch norm's statistics are the global batch's (sync_bn across several towers)."""
-    return _current is not None and _current.sync_bn
+    def normalise(self, x, gamma, beta, epsilon, axes):
+        if not self.tower.sync_bn:
+            return super().normalise(x, gamma, beta, epsilon, axes)
+        mean, variance = self.global_moments(x, axes)
+        return tf.nn.batch_normalization(x, mean, variance, beta, gamma, epsilon), mean, variance
 
+    def count(self, x, axes):
+        return super().count(x, axes) * (self.tower.count if self.tower.sync_bn else 1)
 
-def statistics_count(x, axes):
-    """How many values each batch statistic over axes of x is taken from: x's, or the global batch's under
-    --sync_bn."""
-    count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), tf.float32)
-    return count * _current.count if synchronised() else count
-
-
-def global_moments(x, axes):
-    """(mean, variance) over axes of the global batch whose slice is x, keepdims; x float32."""
-    tower = _current
-    local_count = tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), tf.float32)
-    count = local_count * tower.count  # the towers' slices are equal
-    mean = tower.all_sum(tf.reduce_sum(x, axes, keepdims=True)) / count
-    # Two passes, as tf.nn.moments: no cancellation between E[x^2] and E[x]^2.
-    variance = tower.all_sum(tf.reduce_sum(tf.math.squared_difference(x, mean), axes, keepdims=True)) / count
-    return mean, variance
+    def global_moments(self, x, axes):
+        """(mean, variance) over axes of the global batch whose slice is x, keepdims; x float32."""
+        count = self.count(x, axes)  # the towers' slices are equal
+        mean = self.tower.all_sum(tf.reduce_sum(x, axes, keepdims=True)) / count
+        # Two passes, as tf.nn.moments: no cancellation between E[x^2] and E[x]^2.
+        variance = self.tower.all_sum(tf.reduce_sum(tf.math.squared_difference(x, mean), axes, keepdims=True)) / count
+        return mean, variance
 
 
 def slices(tensor, count):
