@@ -4,7 +4,6 @@
 training/loop.py drives the training; evaluation/ and export/ use the samplers that build_sampler builds alone.
 """
 import contextlib
-import os
 
 import numpy as np
 import tensorflow as tf
@@ -14,14 +13,12 @@ from parallel import replicas
 from training.checkpoints import Checkpoints
 from training.ema import AveragedGenerator
 from common.errors import UserError
-from common.interrupts import replaced_atomically
-from training import streams
 from training.losses import LOSSES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from ops import ONE_DEVICE, SN_U, SN_U_NEXT, BatchNorm, bn, conv2d, deconv2d, linear
 from extensions.conditional import ConditionalBatchNorm, projection
 from ops import lrelu, new_entries, then, update_moving_average
-from utils import save_grid, save_samples, to_uint8
+from utils import to_uint8
 
 tf1 = tf.compat.v1
 
@@ -347,46 +344,12 @@ class GAN:
             chunks.append(to_uint8(self.sess.run(images, feed)))
         return np.concatenate(chunks)
 
-    def generate(self, num_samples, weights="raw", digit=None):
-        """num_samples generated images as uint8 [N, 28, 28, 1], from sample_z; a conditional model draws digit,
-        or the ten classes equally."""
-        return self.generate_from(streams.sample_z(self.config, num_samples), weights,
-                                  streams.sample_labels(self.config, num_samples, digit))
-
-    def sample(self, num_samples, weights="raw", log=print, digit=None):
-        """Restore the latest checkpoint and write samples.npz and samples.png (samples_ema.* for 'ema'); a
-        conditional model's file also holds the labels it drew, and its grid has one row per digit."""
-        step = self.restore_trained(log)
-        images = self.generate(num_samples, weights, digit)
-        result_dir = self.out_dir("result")
-        stem = ("samples" if weights == "raw" else "samples_ema") + ("" if digit is None else f"_digit{digit}")
-        path = os.path.join(result_dir, stem + ".npz")
-        labels = streams.sample_labels(self.config, num_samples, digit)
-        arrays = {} if labels is None else {"labels": labels}
-        with replaced_atomically(path) as tmp:
-            save_samples(images, tmp, model_dir=self.model_dir, step=step, weights=weights, seed=self.config.seed,
-                         **arrays)
-        per_class = min(run_config.NUM_CLASSES, num_samples // run_config.NUM_CLASSES)
-        if labels is not None and digit is None and per_class:  # one row per digit, as the per-epoch grid
-            order = [i for d in range(run_config.NUM_CLASSES) for i in np.flatnonzero(labels == d)[:per_class]]
-            save_grid(images[order], os.path.join(result_dir, stem + ".png"), columns=per_class)
-        else:
-            save_grid(images[:streams.GRID_SIZE], os.path.join(result_dir, stem + ".png"))
-        log(f"wrote {num_samples} samples to {path}")
-        return images
-
-    # ------------------------------------------------------------ paths and checkpoints
+    # ------------------------------------------------------------ checkpoints
 
     @property
     def model_dir(self):
         """This run's folder name under checkpoint/, results/ and logs/ (config.model_dir)."""
         return run_config.model_dir(self.config)
-
-    def out_dir(self, kind):
-        """checkpoint/, results/ or logs/ folder of this model_dir, created on demand."""
-        path = self.folders.of(kind, self.model_dir)
-        os.makedirs(path, exist_ok=True)
-        return path
 
     def save(self, step):
         """Write a checkpoint of every variable (checkpoints.Checkpoints.save)."""

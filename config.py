@@ -151,6 +151,12 @@ class Folders:
         root = {"checkpoint": self.checkpoint_dir, "result": self.result_dir, "log": self.log_dir}[kind]
         return os.path.join(root, model_dir)
 
+    def made(self, kind, model_dir):
+        """The folder of(kind, model_dir), created if it is not there yet: for a phase about to write into it."""
+        path = self.of(kind, model_dir)
+        os.makedirs(path, exist_ok=True)
+        return path
+
 
 def _number(value):
     return format(value, ".10g")

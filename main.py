@@ -315,10 +315,11 @@ def sample(run):
     """--phase sample: --num_samples images of the newest checkpoint into a samples file."""
     from common.interrupts import activity
     from common.tfenv import graph_session
+    from training import samples
     with graph_session() as sess:
         model = run.sampler(sess)
         with activity(f"sampling {model.model_dir}", "no samples were written"):
-            model.sample(run.args.num_samples, run.args.weights, run.log, run.args.digit)
+            samples.write(model, run.args.num_samples, run.args.weights, run.log, run.args.digit)
 
 
 def evaluate(run):

@@ -22,7 +22,7 @@ from bench.tables import format_markdown, format_table
 from bench.steps import CONFIGS, build, build_all, time_sn_cost, time_training
 from config import MODEL_NAMES, ModelConfig
 from common.tfenv import FLAGS_OF_INTEREST, bfloat16_in_hardware, cpu_flags
-from training import streams
+from training import samples, streams
 
 TRAINING_TABLE, RECIPE_TABLE = ("literal", "default", "bfloat16"), ("sn", "paper")
 ATTENTION_CHANNELS, ATTENTION_SIZE = 128, 7
@@ -90,9 +90,9 @@ def matmul_peak(dtype_name, size, seconds):
 def time_sampling(model_name, num_samples):
     """Images per second of the default configuration's sampler, 1,000 per session.run."""
     model = build(model_name, "default", SAMPLER_BATCH, sampler=True)
-    model.generate(min(num_samples, 1000))  # warm-up
+    samples.draw(model, min(num_samples, 1000))  # warm-up
     started = time.perf_counter()
-    model.generate(num_samples)
+    samples.draw(model, num_samples)
     rate = num_samples / (time.perf_counter() - started)
     model.sess.close()
     return rate

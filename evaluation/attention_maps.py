@@ -94,7 +94,7 @@ def show_attention(model, real_images, queries, weights="raw", log=print):
         name = f"{net}{'' if side == GRID else side}{'_ema' if ema and net == 'generator' else ''}"
         gamma = float(scale_value[0])
         entropy, uniform = mean_entropy(beta), np.log(beta.shape[-1])
-        path = os.path.join(model.out_dir("result"), f"attention_{name}.png")
+        path = os.path.join(model.folders.made("result", model.model_dir), f"attention_{name}.png")
         draw(images, beta, queries, f"{model.model_dir} {name}: gamma {gamma:.3f}, mean entropy {entropy:.2f} "
                                     f"nats (uniform {uniform:.2f})", path, side)
         note = " (this block barely changes its input)" if share < NEGLIGIBLE_SHARE else ""

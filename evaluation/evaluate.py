@@ -5,7 +5,7 @@ import os
 
 from common.errors import UserError
 from config import WEIGHTS, TrainConfig
-from training import streams
+from training import samples, streams
 from common.interrupts import replaced_atomically
 from utils import PANEL_IMAGES, load_samples, save_panels
 from evaluation.conditional import measure_conditional
@@ -30,11 +30,11 @@ def evaluate(model, yardstick, num_samples, step=None):
     result = {"model_dir": model.model_dir, "step": step, "num_samples": num_samples, **yardstick.about,
               "real_floor": yardstick.floor(num_samples)}
     for weights, suffix in WEIGHT_SUFFIXES.items():  # "model" is G's own weights, "model_ema" their average
-        images = model.generate(num_samples, weights)
+        images = samples.draw(model, num_samples, weights)
         result["model" + suffix] = yardstick.measure(images)
         if model.config.conditional:  # the ten classes equally, in turn
             def generate(n, weights=weights):
-                return model.generate(n, weights), streams.sample_labels(model.config, n)
+                return samples.draw(model, n, weights), streams.sample_labels(model.config, n)
             labels = streams.sample_labels(model.config, num_samples)
             result["model" + suffix].update(measure_conditional(yardstick, images, labels, generate))
     return result
@@ -90,7 +90,7 @@ def epoch_evaluator(yardstick, num_samples=TrainConfig.epoch_eval_samples):
     def evaluate_epoch(model):
         scores = {}
         for weights, suffix in WEIGHT_SUFFIXES.items():
-            quick = yardstick.quick(model.generate(num_samples, weights))
+            quick = yardstick.quick(samples.draw(model, num_samples, weights))
             scores.update({"fcd" + suffix: quick["fcd"], "fcd_multiple" + suffix: quick["fcd_multiple"],
                            "classifier_score" + suffix: quick["classifier_score"], "fcd_floor": quick["fcd_floor"]})
         return scores
@@ -153,5 +153,5 @@ def evaluate_checkpoint(model, yardstick, num_samples, log=print):
     step = model.restore_trained(log)
     result = evaluate(model, yardstick, num_samples, step)
     log(format_table(result))
-    log(f"wrote {write_result(result, model.out_dir('result'))}")
+    log(f"wrote {write_result(result, model.folders.made('result', model.model_dir))}")
     return result

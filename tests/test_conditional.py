@@ -5,7 +5,7 @@ import tensorflow as tf
 
 import ops
 from extensions.conditional import ConditionalBatchNorm, projection
-from training import streams
+from training import samples, streams
 from SAGAN import SAGAN
 from test_models import build, random_batches
 
@@ -77,7 +77,7 @@ def test_a_conditional_sagan_conditions_every_bn_of_g_and_projects_in_d():
         labels = (np.arange(8, dtype=np.int32) % 10, streams.batch_labels(model.config, 0))
         losses = [model.run_train_step(b, z, labels=labels) for b, z in zip(batches, zs)]
         assert all(np.isfinite(v) for step in losses for v in step.values())
-        sevens = model.generate(20, "ema", digit=7)
+        sevens = samples.draw(model, 20, "ema", digit=7)
         assert sevens.shape == (20, 28, 28, 1) and sevens.dtype == np.uint8
         assert list(streams.sample_labels(model.config, 12)) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
         z, grid_labels, columns = streams.grid_inputs(model.config)

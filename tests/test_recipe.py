@@ -153,7 +153,7 @@ def test_a_checkpoint_from_before_the_average_restores_with_the_average_at_the_r
         model = _fresh(tmp_path, sess)
         model.run_train_step(*[b[0] for b in random_batches(1)])
         old_layout = tf1.train.Saver([v for v in tf1.global_variables() if not v.op.name.startswith("generator_ema/")])
-        folder = model.out_dir("checkpoint")
+        folder = model.folders.made("checkpoint", model.model_dir)
         old_layout.save(sess, os.path.join(folder, "SAGAN.model"), global_step=1)
     said = []
     with tf.Graph().as_default(), tf1.Session() as sess:

@@ -31,7 +31,7 @@ def train(model, config, log=print, evaluate_epoch=None):
     evaluate_epoch(model) -> {'fcd', 'classifier_score'} runs every config.eval_every epochs when given;
     the checkpoint of the lowest FCD so far is kept in checkpoint/<model_dir>/best/.
     """
-    folder = model.out_dir("checkpoint")
+    folder = model.folders.made("checkpoint", model.model_dir)
     lock = acquire_lock(folder)
     for partial in glob.glob(os.path.join(folder, "*.tempstate*")):
         os.remove(partial)  # left by a process killed while saving; we hold the lock, nobody writes it
@@ -46,7 +46,7 @@ class _Run:
 
     def __init__(self, model, config, log, evaluate_epoch):
         self.model, self.config, self.log, self.evaluate_epoch = model, config, log, evaluate_epoch
-        self.result_dir = model.out_dir("result")
+        self.result_dir = model.folders.made("result", model.model_dir)
         self.runlog = RunLog(self.result_dir)
         self.machine = tfenv.describe_machine(len(tf.config.list_physical_devices("GPU")))
         self.stop_signal = None
@@ -66,11 +66,11 @@ class _Run:
         model.checkpoints.remove_unlisted(self.log)  # we hold the folder's lock
         if step is None:
             step = 0
-            self.log(f"{model.model_name}: starting from scratch in {model.out_dir('checkpoint')}")
+            self.log(f"{model.model_name}: starting from scratch in {model.folders.made('checkpoint', model.model_dir)}")
         else:
             self.log(f"{model.model_name}: resuming from step {step}")
         self.runlog.rewind(step)
-        self.writer = tf1.summary.FileWriter(model.out_dir("log"), model.sess.graph if step == 0 else None)
+        self.writer = tf1.summary.FileWriter(model.folders.made("log", model.model_dir), model.sess.graph if step == 0 else None)
         old_handlers = {s: signal.signal(s, self.request_stop) for s in STOP_SIGNALS}
         start_epoch, start_batch = divmod(step, model.num_batches)
         self.steps_this_run = 0
@@ -87,7 +87,7 @@ class _Run:
         if self.stop_signal is not None:
             raise Interrupted(128 + self.stop_signal,
                               f"{model.model_name}: stopped by signal {self.stop_signal} at step {step}; checkpoint "
-                              f"saved in {model.out_dir('checkpoint')}; run the same command to resume")
+                              f"saved in {model.folders.made('checkpoint', model.model_dir)}; run the same command to resume")
         self.log(f"{model.model_name}: at step {step}, epoch {min(step // model.num_batches, config.epoch)}/"
                  f"{config.epoch}; results in {self.result_dir}")
         return step
