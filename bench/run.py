@@ -8,6 +8,7 @@ slows them alike; read the ratios, not the absolute rates. The overhead of a rea
 peak memory come from one child process per model, running train() as main.py does.
 """
 import argparse
+import functools
 import json
 import os
 import platform
@@ -25,7 +26,6 @@ from common.tfenv import FLAGS_OF_INTEREST, bfloat16_in_hardware, cpu_flags
 from training import samples, streams
 
 TRAINING_TABLE, RECIPE_TABLE = ("literal", "default", "bfloat16"), ("sn", "paper")
-ATTENTION_CHANNELS, ATTENTION_SIZE = 128, 7
 QUICK_EPOCH_EVAL_SAMPLES = 200  # --quick's per-epoch FCD; the full run measures the trainer's own
 SAMPLER_BATCH = 8  # --batch_size of a model that only samples; sampling runs 1,000 images per session.run
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # of the repository: the children import from it
@@ -33,20 +33,42 @@ EPOCH_CHILD = [sys.executable, "-m", "bench"]  # the command of the real-epoch c
 SCALING_CHILD = [sys.executable, "-m", "bench.scaling"]
 
 
+@functools.lru_cache(maxsize=None)
 def forward_macs(model_name, z_dim):
-    """Multiply-adds per image of each net's forward pass, matmuls and convolutions only: {'G', 'D', ...}."""
-    c, n = ATTENTION_CHANNELS, ATTENTION_SIZE * ATTENTION_SIZE
-    conv_4x4 = 16  # kernel positions
-    attention = (2 * n * (c // 8) * conv_4x4 * c  # f and g
-                 + n * c * conv_4x4 * c  # h
-                 + n * n * (c // 8) + n * n * c)  # g f^T, then beta h
-    g_fc1, g_fc2 = z_dim * 1024, 1024 * 7 * 7 * 128
-    g_dc3, g_dc4 = 7 * 7 * 128 * 64 * conv_4x4, 14 * 14 * 64 * 1 * conv_4x4
-    d_conv1, d_conv2 = 14 * 14 * 64 * conv_4x4, 7 * 7 * 128 * 64 * conv_4x4
-    d_fc3, d_fc4 = 7 * 7 * 128 * 1024, 1024
-    extra = attention if model_name == "SAGAN" else 0
-    return {"G": g_fc1 + g_fc2 + g_dc3 + g_dc4 + extra, "D": d_conv1 + d_conv2 + d_fc3 + d_fc4 + extra,
-            "g_fc1": g_fc1, "d_conv1": d_conv1}
+    """Multiply-adds per image of each net's forward pass, matmuls and convolutions only, counted on the nets as
+    the model builds them: {'G', 'D', and each layer by its scope, e.g. 'g_fc1', 'd_conv1'}."""
+    import tensorflow as tf
+    from config import model_class
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default() as graph:
+        model = model_class(model_name)(None, ModelConfig(gan_type=model_name, z_dim=z_dim))
+        model.generator(tf1.placeholder(tf.float32, [1, z_dim]), is_training=False)  # one image: static shapes
+        model.discriminator(tf1.placeholder(tf.float32, [1, 28, 28, 1]), is_training=False)
+        macs = {"G": 0, "D": 0}  # and each layer's
+        for op in graph.get_operations():
+            count = op_macs(op)
+            if count:
+                net, layer = op.name.split("/")[:2]
+                macs["G" if net == "generator" else "D"] += count
+                macs[layer] = macs.get(layer, 0) + count
+    return macs
+
+
+def op_macs(op):
+    """Multiply-adds of one image through op (its batch is 1), if it is a matmul or a convolution; else 0."""
+    def shape(tensor):
+        return tensor.shape.as_list()
+    if op.type == "MatMul":  # [1, k] x [k, n]
+        return int(np.prod(shape(op.inputs[1])))
+    if op.type == "BatchMatMulV2":  # [1, n, k] x [1, k, m] (or its transpose): n * k * m
+        a, out = shape(op.inputs[0]), shape(op.outputs[0])
+        inner = a[1] if op.get_attr("adj_x") else a[2]
+        return int(np.prod(out[1:])) * inner
+    if op.type == "Conv2D":  # each output position: the kernel [kh, kw, in, out]
+        return int(np.prod(shape(op.outputs[0])[1:3])) * int(np.prod(shape(op.inputs[1])))
+    if op.type == "Conv2DBackpropInput":  # a transposed convolution: each input position, the kernel
+        return int(np.prod(shape(op.inputs[2])[1:3])) * int(np.prod(shape(op.inputs[1])))
+    return 0
 
 
 def flops_per_image(model_name, z_dim, train_step):
