@@ -14,10 +14,11 @@ from training.checkpoints import Checkpoints
 from training.ema import AveragedGenerator
 from common.errors import UserError
 from training.losses import LOSSES
+from training.schedules import SCHEDULES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from ops import ONE_DEVICE, SN_U, SN_U_NEXT, BatchNorm, bn, conv2d, deconv2d, linear
 from extensions.conditional import ConditionalBatchNorm, projection
-from ops import lrelu, new_entries, then, update_moving_average
+from ops import lrelu, new_entries, then
 from utils import to_uint8
 
 tf1 = tf.compat.v1
@@ -52,7 +53,7 @@ class GAN:
         self.folders = folders
         self.placement = placement
         # --train_step: the framework's two session.run calls with G recomputed (literal), or one (fused).
-        self.fused_step = config.train_step == "fused"
+        self.step = SCHEDULES[config.train_step]()
         self.compute_dtype = tf.dtypes.as_dtype(config.precision)  # of the nets' arithmetic; weights stay float32
         self.data_X = images  # uint8 [N, 28, 28, 1]; None when only sampling
         self.data_y = labels  # their digits [N], which a conditional model learns from
@@ -183,27 +184,14 @@ class GAN:
         inputs, zs = (replicas.slices(t, len(self.towers)) for t in (self.inputs, self.z))
         real_ys, fake_ys = ([replicas.slices(t, len(self.towers)) for t in (self.real_labels, self.fake_labels)]
                             if config.conditional else [[None] * len(zs)] * 2)
-        self.fake_label_parts = fake_ys  # each tower's, for the fused step's second pass through D
         fakes, real_logits, fake_logits = [], [], []
         for tower, inputs_part, z_part, real_y, fake_y in zip(towers, inputs, zs, real_ys, fake_ys):
             with tower.scope() if tower else contextlib.nullcontext():  # the first creates the variables
                 reuse = bool(fakes)
                 with new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as g_entries:
                     G = self.generator(z_part, is_training=True, reuse=reuse, labels=fake_y, tower=tower)
-                with new_entries(SN_U, SN_U_NEXT) as d_entries:  # D's u moves on its pass over the real images
-                    if self.fused_step:
-                        # One D pass over [real; fake], each half with its own batch statistics: bigger matmuls,
-                        # same maths.
-                        both_y = tf.concat([real_y, fake_y], 0) if config.conditional else None
-                        _, D_logits = self.discriminator(tf.concat([inputs_part, G], 0), is_training=True,
-                                                         reuse=reuse, batch_parts=2, labels=both_y, tower=tower)
-                        D_real_logits, D_fake_logits = tf.split(D_logits, 2)
-                    else:
-                        _, D_real_logits = self.discriminator(inputs_part, is_training=True, reuse=reuse,
-                                                              labels=real_y, tower=tower)
-                if not self.fused_step:
-                    _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True, labels=fake_y,
-                                                          tower=tower)
+                D_real_logits, D_fake_logits, d_entries = self.step.discriminate(
+                    self._training_discriminator(tower), inputs_part, G, real_y, fake_y, reuse)
             if not fakes:
                 g_pass, d_pass = g_entries, d_entries
             fakes.append(G)
@@ -230,26 +218,28 @@ class GAN:
 
         self._build_inference_nets(reuse=True, discriminator=False)  # D's attention maps: build_sampler's
 
-        def d_after():  # spectral norm's u of D, from its pass over the real images
-            return [tf1.assign(u, u_next) for u, u_next in zip(d_pass[SN_U], d_pass[SN_U_NEXT])]
+        def d_update():  # D's step, then spectral norm's u of D from the pass that moves it
+            return then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)),
+                        lambda: [tf1.assign(u, u_next) for u, u_next in zip(d_pass[SN_U], d_pass[SN_U_NEXT])])
 
-        def g_after():  # G's u, the averaged G, and in the fused step G's second batch-norm update
+        def g_after():  # G's u, what the schedule adds, then the averaged G
             ops = [tf1.assign(u, u_next) for u, u_next in zip(g_pass[SN_U], g_pass[SN_U_NEXT])]
-            if self.fused_step:
-                # The literal G step runs G's forward pass again, which moves G's batch-norm averages again.
-                ops += [update_moving_average(average, statistic) for average, statistic in
-                        zip(g_pass[BN_MOVING_AVERAGES], g_pass[BN_BATCH_STATISTICS])]
+            ops += self.step.g_pass_updates(g_pass)
             with tf.control_dependencies(ops):  # the average takes this step's weights
                 return ops + self.averaged.build_update(self.g_vars)
 
-        if self.fused_step:
-            self.train_op, self.g_loss_after_d_step = self.build_fused_step(fakes, d_optimizer, g_optimizer, d_after,
-                                                                            g_after)
-        else:  # the framework's step: session.run(d_optim), then session.run(g_optim), which recomputes G
-            self.d_optim = then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)),
-                                 d_after)
-            self.g_optim = then(g_optimizer.apply_gradients(self._gradients(g_optimizer, self.g_loss, self.g_vars),
-                                                             global_step=self.global_step), g_after)
+        def g_update(g_loss):
+            return then(g_optimizer.apply_gradients(self._gradients(g_optimizer, g_loss, self.g_vars),
+                                                    global_step=self.global_step), g_after)
+
+        def g_loss_after_d_step():  # G's loss through D again, each tower's D on its own fakes
+            losses = []
+            for tower, G, fake_y in zip(towers, fakes, fake_ys):
+                with tower.scope() if tower else contextlib.nullcontext():
+                    losses.append(self.g_loss_of(self._training_discriminator(tower)(G, fake_y, True, 1)))
+            return replicas.mean_of(losses)
+
+        self.step.build(d_update, g_update, self.g_loss, g_loss_after_d_step)
         self.checkpoints = self._checkpoints()
 
     def _checkpoints(self, partial=False):
@@ -278,23 +268,12 @@ class GAN:
         """(net, side) of each attention block, in the order the nets build them."""
         return []
 
-    def build_fused_step(self, fakes, d_optimizer, g_optimizer, d_after, g_after):
-        """The literal D step then G step as one session.run, with G's forward pass computed once.
-
-        fakes: G's images of each tower. Returns (train_op, g_loss). Its variables are named as the
-        literal step's: checkpoints fit both.
-        """
-        d_step = then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)), d_after)
-        g_losses = []
-        for tower, G, fake_y in zip(self.towers or [None], fakes, self.fake_label_parts):
-            with tower.scope() if tower else contextlib.nullcontext(), tf.control_dependencies([d_step]):
-                # Built under the dependency, this D reads its weights after the D step, as the literal G step does.
-                _, D_fake_logits = self.discriminator(G, is_training=True, reuse=True, labels=fake_y, tower=tower)
-            g_losses.append(self.g_loss_of(D_fake_logits))
-        g_loss = replicas.mean_of(g_losses)
-        g_step = g_optimizer.apply_gradients(self._gradients(g_optimizer, g_loss, self.g_vars),
-                                             global_step=self.global_step)
-        return then(g_step, g_after), g_loss
+    def _training_discriminator(self, tower):
+        """D in training mode on tower (None: one device) as the schedules call it: (images, labels, reuse,
+        batch_parts) -> logits."""
+        def discriminator(images, labels, reuse, batch_parts):
+            return self.discriminator(images, True, reuse, batch_parts, labels, tower)[1]
+        return discriminator
 
     # ------------------------------------------------------------ training step
 
@@ -313,11 +292,7 @@ class GAN:
         feed = {**g_feed, self.inputs: batch}
         if self.config.conditional:
             feed[self.real_labels] = labels[0]
-        if not self.fused_step:
-            d_out = self.sess.run([self.d_optim, d_losses], feed)[1]
-            g_out = self.sess.run([self.g_optim, {"g_loss": self.g_loss}], g_feed)[1]
-            return {**d_out, **g_out}
-        return self.sess.run([self.train_op, {**d_losses, "g_loss": self.g_loss_after_d_step}], feed)[1]
+        return self.step.run(self.sess, d_losses, feed, g_feed)
 
     def gamma_values(self):
         """{'gamma_g': float, ...} of the attention blocks' scales there are (GAN: {}), named by scale_name."""
