@@ -28,12 +28,13 @@ SAMPLE_CHUNK = 1000  # images per session.run when sampling
 
 
 def scale_name(variable):
-    """'gamma_g', 'gamma_d', 'gamma_g14' or 'gamma_d14' for an attention block's scale variable, else None."""
+    """config.scale_field of an attention block's scale variable (<net>/attention[_<side>]/gamma or sigma), else
+    None."""
     parts = variable.op.name.split("/")
     if len(parts) != 3 or parts[2] not in ("gamma", "sigma") or not parts[1].startswith("attention"):
         return None
-    side = parts[1][len("attention_"):] if parts[1] != "attention" else ""
-    return f"gamma_{parts[0][0]}{side}"
+    side = int(parts[1][len("attention_"):]) if parts[1] != "attention" else run_config.ATTENTION_SIDES[0]
+    return run_config.scale_field(parts[0], side)
 
 
 class GAN:

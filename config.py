@@ -18,6 +18,14 @@ LOSSES = ("bce", "hinge")
 ATTENTION_BLOCKS = ("article", "paper")
 SN_NETS = ("both", "d")  # with spectral norm: every layer of G and D (the paper's), or of D alone
 ATTENTION_SIDES = (7, 14)  # G: after the reshape (7), after g_dc3 (14); D: after d_conv1 (14), after d_conv2 (7)
+
+
+def scale_field(net, side):
+    """The log's name of the attention scale of net ('generator' or 'discriminator') at side: gamma_g, gamma_d14."""
+    return f"gamma_{net[0]}{'' if side == ATTENTION_SIDES[0] else side}"
+
+
+SCALE_FIELDS = [scale_field(net, side) for side in ATTENTION_SIDES for net in ("generator", "discriminator")]
 # --recipe paper: the SAGAN paper's training (Zhang et al. 2019, section 5), on the article's nets.
 PAPER_RECIPE = dict(loss="hinge", spectral_norm=True, attention="paper", lr_d=4e-4, lr_g=1e-4, beta1=0.0,
                     beta2=0.9)

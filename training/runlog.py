@@ -6,11 +6,12 @@ import json
 import os
 
 from common.interrupts import replaced_atomically
+from config import SCALE_FIELDS
 
 CONFIG_FILE = "config.json"
 TRAIN_LOG = "train_log.csv"
 STEP_LOG = "steps.csv"
-GAMMA_FIELDS = ["gamma_g", "gamma_d", "gamma_g14", "gamma_d14"]  # GAN.scale_name's: 7x7 blocks, then 14x14 ones
+GAMMA_FIELDS = SCALE_FIELDS  # the attention blocks' scales: 7x7 blocks, then 14x14 ones
 TRAIN_LOG_FIELDS = ["step", "epoch", "d_loss", "g_loss", "gamma_g", "gamma_d", "seconds", "fcd", "classifier_score",
                     "fcd_ema", "classifier_score_ema", "gamma_g14", "gamma_d14", "fcd_floor", "fcd_multiple",
                     "fcd_multiple_ema", "machine"]  # new columns last: old logs read on
