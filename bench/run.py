@@ -26,7 +26,7 @@ from common.tfenv import FLAGS_OF_INTEREST, bfloat16_in_hardware, cpu_flags
 from training import samples, streams
 
 TRAINING_TABLE, RECIPE_TABLE = ("literal", "default", "bfloat16"), ("sn", "paper")
-QUICK_EPOCH_EVAL_SAMPLES = 200  # --quick's per-epoch FCD; the full run measures the trainer's own
+QUICK_EPOCH_EVAL_SAMPLES = 64  # --quick's per-epoch FCD; the full run measures the trainer's own
 SAMPLER_BATCH = 8  # --batch_size of a model that only samples; sampling runs 1,000 images per session.run
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # of the repository: the children import from it
 EPOCH_CHILD = [sys.executable, "-m", "bench"]  # the command of the real-epoch child process
@@ -249,7 +249,7 @@ def main(argv=None):
     from common.data import load_splits
 
     settings = dict(batch_size=8, steps=3, rounds=2, warmup=1, matmul_size=256, matmul_seconds=0.5,
-                    sn_iterations=3, sample_count=256, eval_samples=200, bare_steps=3, epoch_images=256,
+                    sn_iterations=3, sample_count=64, eval_samples=64, bare_steps=3, epoch_images=256,
                     scaling=["--batch_size", "8", "--steps", "3", "--rounds", "2", "--warmup", "1"]) if args.quick else \
         dict(batch_size=64, steps=40, rounds=7, warmup=10, matmul_size=2048, matmul_seconds=10,
              sn_iterations=200, sample_count=10_000, eval_samples=10_000, bare_steps=200, epoch_images=None, scaling=[])
