@@ -16,7 +16,7 @@ from common.errors import UserError
 from training.losses import LOSSES
 from training.schedules import SCHEDULES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
-from ops import ONE_DEVICE, SN_U, SN_U_NEXT, BatchNorm, bn, conv2d, deconv2d, linear
+from ops import LOCAL_STATISTICS, SN_U, SN_U_NEXT, BatchNorm, bn, conv2d, deconv2d, linear
 from extensions.conditional import ConditionalBatchNorm, projection
 from ops import lrelu, new_entries, then
 from utils import to_uint8
@@ -80,7 +80,7 @@ class GAN:
     def batch_norm(self, net, tower, labels=None):
         """The batch norm of net ('generator' or 'discriminator'): the framework's bn, on a tower with the tower's
         statistics, and for G with --conditional one whose gamma and beta follow labels."""
-        statistics = tower.statistics if tower else ONE_DEVICE
+        statistics = tower.statistics if tower else LOCAL_STATISTICS
         if net == "generator" and self.config.conditional:
             return ConditionalBatchNorm(run_config.NUM_CLASSES, statistics).of(labels)
         return BatchNorm(statistics)

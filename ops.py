@@ -188,13 +188,13 @@ class BatchStatistics:
         return tf.cast(tf.reduce_prod(tf.gather(tf.shape(x), axes)), tf.float32)
 
 
-ONE_DEVICE = BatchStatistics()
+LOCAL_STATISTICS = BatchStatistics()  # a net's own batch, on one device
 
 
 class BatchNorm:
     """The framework's batch norm (bn below), its batch statistics taken as statistics says."""
 
-    def __init__(self, statistics=ONE_DEVICE, decay=BN_DECAY, epsilon=BN_EPSILON):
+    def __init__(self, statistics=LOCAL_STATISTICS, decay=BN_DECAY, epsilon=BN_EPSILON):
         self.statistics, self.decay, self.epsilon = statistics, decay, epsilon
 
     def __call__(self, x, is_training, scope, batch_parts=1):

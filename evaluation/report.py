@@ -7,13 +7,13 @@ import shutil
 
 import numpy as np
 
-from config import MODEL_NAMES
+from config import MODEL_NAMES, SCALE_FIELDS
 from evaluation.evaluate import WEIGHT_SUFFIXES, read_result
 from common.interrupts import replaced_atomically
-from training.runlog import GAMMA_FIELDS, STEP_LOG, TRAIN_LOG, read_csv
+from training.runlog import STEP_LOG, TRAIN_LOG, read_csv
 from utils import plot_curves, plot_panels
 
-GAMMA_LINES = ["-", "--", ":", "-."]  # the line style of each of GAMMA_FIELDS in gammas.png
+GAMMA_LINES = ["-", "--", ":", "-."]  # the line style of each of SCALE_FIELDS in gammas.png
 
 # (key, label, True when lower is better)
 REPORTED = [("fcd", "FCD", True), ("fcd_multiple", "FCD / floor", True), ("kid", "KID", True),
@@ -387,7 +387,7 @@ def _figures(runs, out_dir):
             steps = [int(r["step"]) for r in rows]
             for loss, line in (("d_loss", "-"), ("g_loss", "--")):
                 _add(curves, styles, f"{label} {loss}", (steps, [float(r[loss]) for r in rows]), colour, line)
-            for g, line in zip(GAMMA_FIELDS, GAMMA_LINES):
+            for g, line in zip(SCALE_FIELDS, GAMMA_LINES):
                 if rows and rows[0].get(g):
                     _add(gammas, styles, f"{label} {g}", (steps, [float(r[g]) for r in rows]), colour, line)
             for weights, suffix in WEIGHT_SUFFIXES.items():
@@ -431,11 +431,11 @@ def _gamma_table(runs):
     for label, seeds in runs.items():
         for seed, folder in sorted(seeds.items()):
             log = read_csv(os.path.join(folder, TRAIN_LOG))
-            if log and any(log[-1].get(g) for g in GAMMA_FIELDS):  # --attention_at 14 logs no gamma_g
+            if log and any(log[-1].get(g) for g in SCALE_FIELDS):  # --attention_at 14 logs no gamma_g
                 rows.append((label, seed, log[-1]))
     if not rows:
         return []
-    fields = [g for g in GAMMA_FIELDS if any(last.get(g) for _, _, last in rows)]
+    fields = [g for g in SCALE_FIELDS if any(last.get(g) for _, _, last in rows)]
     lines = ["Attention's scale at the end of each run (train_log.csv, last epoch):", "",
              "| configuration | seed | epoch | " + " | ".join(fields) + " |", "|---|---|---|" + "---|" * len(fields)]
     lines += [f"| {label} | {seed} | {last['epoch']} | " + " | ".join(

@@ -5,7 +5,7 @@ a state of the module.
 """
 import tensorflow as tf
 
-from ops import ONE_DEVICE, BatchNorm, kernel
+from ops import LOCAL_STATISTICS, BatchNorm, kernel
 
 tf1 = tf.compat.v1
 
@@ -14,7 +14,7 @@ class ConditionalBatchNorm:
     """bn whose gamma and beta are rows of [num_classes, C] tables (gamma starting at 1, beta at 0), looked up by
     each image's label; the normalisation and its moving averages are shared by the classes."""
 
-    def __init__(self, num_classes, statistics=ONE_DEVICE):
+    def __init__(self, num_classes, statistics=LOCAL_STATISTICS):
         self.num_classes = num_classes
         self.batch_norm = BatchNorm(statistics)  # the normalisation, without its own gamma and beta
 

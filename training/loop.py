@@ -47,6 +47,7 @@ class _Run:
     def __init__(self, model, config, log, evaluate_epoch):
         self.model, self.config, self.log, self.evaluate_epoch = model, config, log, evaluate_epoch
         self.result_dir = model.folders.made("result", model.model_dir)
+        self.checkpoint_dir = model.folders.of("checkpoint", model.model_dir)  # train() made it
         self.runlog = RunLog(self.result_dir)
         self.machine = tfenv.describe_machine(len(tf.config.list_physical_devices("GPU")))
         self.stop_signal = None
@@ -66,11 +67,12 @@ class _Run:
         model.checkpoints.remove_unlisted(self.log)  # we hold the folder's lock
         if step is None:
             step = 0
-            self.log(f"{model.model_name}: starting from scratch in {model.folders.made('checkpoint', model.model_dir)}")
+            self.log(f"{model.model_name}: starting from scratch in {self.checkpoint_dir}")
         else:
             self.log(f"{model.model_name}: resuming from step {step}")
         self.runlog.rewind(step)
-        self.writer = tf1.summary.FileWriter(model.folders.made("log", model.model_dir), model.sess.graph if step == 0 else None)
+        self.writer = tf1.summary.FileWriter(model.folders.made("log", model.model_dir),
+                                             model.sess.graph if step == 0 else None)
         old_handlers = {s: signal.signal(s, self.request_stop) for s in STOP_SIGNALS}
         start_epoch, start_batch = divmod(step, model.num_batches)
         self.steps_this_run = 0
@@ -87,7 +89,7 @@ class _Run:
         if self.stop_signal is not None:
             raise Interrupted(128 + self.stop_signal,
                               f"{model.model_name}: stopped by signal {self.stop_signal} at step {step}; checkpoint "
-                              f"saved in {model.folders.made('checkpoint', model.model_dir)}; run the same command to resume")
+                              f"saved in {self.checkpoint_dir}; run the same command to resume")
         self.log(f"{model.model_name}: at step {step}, epoch {min(step // model.num_batches, config.epoch)}/"
                  f"{config.epoch}; results in {self.result_dir}")
         return step

@@ -11,11 +11,10 @@ from config import SCALE_FIELDS
 CONFIG_FILE = "config.json"
 TRAIN_LOG = "train_log.csv"
 STEP_LOG = "steps.csv"
-GAMMA_FIELDS = SCALE_FIELDS  # the attention blocks' scales: 7x7 blocks, then 14x14 ones
 TRAIN_LOG_FIELDS = ["step", "epoch", "d_loss", "g_loss", "gamma_g", "gamma_d", "seconds", "fcd", "classifier_score",
                     "fcd_ema", "classifier_score_ema", "gamma_g14", "gamma_d14", "fcd_floor", "fcd_multiple",
                     "fcd_multiple_ema", "machine"]  # new columns last: old logs read on
-STEP_LOG_FIELDS = ["step", "d_loss", "g_loss"] + GAMMA_FIELDS
+STEP_LOG_FIELDS = ["step", "d_loss", "g_loss"] + SCALE_FIELDS  # the attention blocks' scales
 FIELDS = {TRAIN_LOG: TRAIN_LOG_FIELDS, STEP_LOG: STEP_LOG_FIELDS}
 
 
