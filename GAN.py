@@ -13,12 +13,14 @@ from parallel import replicas
 from training.checkpoints import Checkpoints
 from training.ema import AveragedGenerator
 from common.errors import UserError
+from common.graph import chain_getters, new_entries, then
 from training.losses import LOSSES
 from training.schedules import SCHEDULES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
-from ops import LOCAL_STATISTICS, SN_U, SN_U_NEXT, BatchNorm, bn, conv2d, deconv2d, linear
+from ops import LOCAL_STATISTICS, BatchNorm, bn, conv2d, deconv2d, linear, lrelu
+from extensions import mixed_precision, spectral_norm
 from extensions.conditional import ConditionalBatchNorm, projection
-from ops import lrelu, new_entries, then
+from extensions.spectral_norm import SN_U, SN_U_NEXT
 from utils import to_uint8
 
 tf1 = tf.compat.v1
@@ -73,34 +75,41 @@ class GAN:
         return next(line.split(":", 1)[1].strip() for line in cls.__doc__.splitlines()
                     if line.strip().startswith(net + ":"))
 
-    def attention_slot(self, net, side, is_training, reuse, spectral_norm, batch_parts=1, norm=bn):
+    def attention_slot(self, net, side, is_training, reuse, norm=bn):
         """Where SAGAN may put attention: a side x side map of G or D (config.ATTENTION_SIDES). GAN leaves it."""
         return net
 
-    def batch_norm(self, net, tower, labels=None):
+    def batch_norm(self, net, tower, labels=None, parts=1):
         """The batch norm of net ('generator' or 'discriminator'): the framework's bn, on a tower with the tower's
-        statistics, and for G with --conditional one whose gamma and beta follow labels."""
+        statistics, over parts of the batch apart, and for G with --conditional one whose gamma and beta follow
+        labels."""
         statistics = tower.statistics if tower else LOCAL_STATISTICS
         if net == "generator" and self.config.conditional:
             return ConditionalBatchNorm(run_config.NUM_CLASSES, statistics).of(labels)
-        return BatchNorm(statistics)
+        return BatchNorm(statistics, parts)
+
+    def variable_getter(self, net, custom_getter=None):
+        """The custom getter of net's variable_scope: custom_getter, then spectral norm on net's weights with
+        --spectral_norm (config.sn_nets), then float32 storage with --precision bfloat16."""
+        normed = self.config.g_spectral_norm if net == "generator" else self.config.spectral_norm
+        return chain_getters(custom_getter, spectral_norm.normed_weights if normed else None,
+                             mixed_precision.float32_storage if self.compute_dtype != tf.float32 else None)
 
     def generator(self, z, is_training=True, reuse=False, scope="generator", custom_getter=None, labels=None,
                   tower=None):
         """z [B, z_dim] (and with --conditional, labels [B]) -> images [B, 28, 28, 1] in [0, 1]; tower: the one
         being built, if any."""
-        sn, bn = self.config.g_spectral_norm, self.batch_norm("generator", tower, labels)  # bn as the net's
-        with tf1.variable_scope(scope, reuse=reuse, custom_getter=custom_getter):
+        bn = self.batch_norm("generator", tower, labels)  # the net's batch norm, under the framework's name
+        with tf1.variable_scope(scope, reuse=reuse, custom_getter=self.variable_getter("generator", custom_getter)):
             z = tf.cast(z, self.compute_dtype)
-            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1", spectral_norm=sn), is_training, scope="g_bn1"))
-            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2", spectral_norm=sn), is_training,
-                                scope="g_bn2"))
+            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1"), is_training, scope="g_bn1"))
+            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2"), is_training, scope="g_bn2"))
             net = tf.reshape(net, [-1, 7, 7, 128])  # [B, 6272] -> [B, 7, 7, 128]
-            net = self.attention_slot(net, 7, is_training, reuse, sn, norm=bn)
-            net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3", spectral_norm=sn),
-                                is_training, scope="g_bn3"))
-            net = self.attention_slot(net, 14, is_training, reuse, sn, norm=bn)
-            net = deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4", spectral_norm=sn)
+            net = self.attention_slot(net, 7, is_training, reuse, bn)
+            net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3"), is_training,
+                                scope="g_bn3"))
+            net = self.attention_slot(net, 14, is_training, reuse, bn)
+            net = deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4")
             return tf.cast(tf.nn.sigmoid(net), tf.float32)
 
     def discriminator(self, x, is_training=True, reuse=False, batch_parts=1, labels=None, tower=None):
@@ -109,20 +118,18 @@ class GAN:
         batch_parts=2 gives the two halves of the batch their own batch statistics: D(real) and D(fake) as one pass.
         With --conditional, D is a projection discriminator: the logit gains <embed(y), h> on its FC1024 features.
         """
-        sn, bn = self.config.spectral_norm, self.batch_norm("discriminator", tower)  # bn as the net's
-        with tf1.variable_scope("discriminator", reuse=reuse):
+        bn = self.batch_norm("discriminator", tower, parts=batch_parts)  # the net's batch norm
+        with tf1.variable_scope("discriminator", reuse=reuse, custom_getter=self.variable_getter("discriminator")):
             x = tf.cast(x, self.compute_dtype)
-            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1", spectral_norm=sn))
-            net = self.attention_slot(net, 14, is_training, reuse, sn, batch_parts, bn)
-            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2", spectral_norm=sn), is_training, scope="d_bn2",
-                           batch_parts=batch_parts))
-            net = self.attention_slot(net, 7, is_training, reuse, sn, batch_parts, bn)
+            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1"))
+            net = self.attention_slot(net, 14, is_training, reuse, bn)
+            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2"), is_training, scope="d_bn2"))
+            net = self.attention_slot(net, 7, is_training, reuse, bn)
             net = tf.reshape(net, [-1, 7 * 7 * 128])  # [B, 7, 7, 128] -> [B, 6272]
-            net = lrelu(bn(linear(net, 1024, scope="d_fc3", spectral_norm=sn), is_training, scope="d_bn3",
-                           batch_parts=batch_parts))
-            out_logit = tf.cast(linear(net, 1, scope="d_fc4", spectral_norm=sn), tf.float32)  # the losses are float32
+            net = lrelu(bn(linear(net, 1024, scope="d_fc3"), is_training, scope="d_bn3"))
+            out_logit = tf.cast(linear(net, 1, scope="d_fc4"), tf.float32)  # the losses are float32
             if self.config.conditional:
-                out_logit += projection(net, labels, run_config.NUM_CLASSES, spectral_norm=sn)
+                out_logit += projection(net, labels, run_config.NUM_CLASSES)
             return tf.nn.sigmoid(out_logit), out_logit
 
     # ------------------------------------------------------------ graph

@@ -14,17 +14,16 @@ class SAGAN(GAN):
     """
     model_name = "SAGAN"
 
-    def attention_slot(self, net, side, is_training, reuse, spectral_norm, batch_parts=1, norm=bn):
+    def attention_slot(self, net, side, is_training, reuse, norm=bn):
         """Self-attention at the sides of --attention_at, under <net>/attention (7) or <net>/attention_14;
-        spectral-normed and batch-normed as the net around it is."""
+        batch-normed (norm) and spectral-normed (the net's getter) as the net around it is."""
         config = self.config
         if side not in config.attention_at:
             return net
         scope = "attention" if side == 7 else f"attention_{side}"
         if config.attention == "paper":
-            return paper_attention(net, scope=scope, reuse=reuse, spectral_norm=spectral_norm)
-        return attention(net, is_training, scope=scope, reuse=reuse, batch_parts=batch_parts,
-                         spectral_norm=spectral_norm, norm=norm)
+            return paper_attention(net, scope=scope, reuse=reuse)
+        return attention(net, is_training, scope=scope, reuse=reuse, norm=norm)
 
     def attention_names(self):
         """(net, side) of each attention block, in the order the nets build them: G from 7, D from 14."""

@@ -11,7 +11,7 @@ import tensorflow as tf
 from common.errors import UserError
 from common.interrupts import activity, replaced_atomically
 from export.model_card import write_model_card
-from ops import load_values
+from common.graph import load_values
 from training import ema
 
 tf1 = tf.compat.v1

@@ -1,5 +1,7 @@
-"""What the article's nets can be extended with, one module each, each chosen once where the nets are built.
+"""What the article's nets can be extended with, one module each, each chosen once where the nets are built
+(GAN.batch_norm, GAN.variable_getter, SAGAN.attention_slot).
 
 conditional.py: class-conditional batch norm for G and the projection term for D, with the labels passed
-explicitly; paper_attention.py: the SAGAN paper's attention block. They import ops only.
+explicitly; spectral_norm.py and mixed_precision.py: custom getters on a net's variable_scope, which change
+how the layers' weights are read; paper_attention.py: the SAGAN paper's attention block. They import ops only.
 """

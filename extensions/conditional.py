@@ -5,7 +5,7 @@ a state of the module.
 """
 import tensorflow as tf
 
-from ops import LOCAL_STATISTICS, BatchNorm, kernel
+from ops import LOCAL_STATISTICS, BatchNorm
 
 tf1 = tf.compat.v1
 
@@ -18,36 +18,35 @@ class ConditionalBatchNorm:
         self.num_classes = num_classes
         self.batch_norm = BatchNorm(statistics)  # the normalisation, without its own gamma and beta
 
-    def __call__(self, x, labels, is_training, scope, batch_parts=1):
+    def __call__(self, x, labels, is_training, scope):
         """x [B, ..., C] normalised as ops.bn normalises it, then scaled and shifted by each image's class's row."""
         with tf1.variable_scope(scope):
             channels = x.get_shape()[-1]
             beta, gamma = tf.zeros([channels]), tf.ones([channels])  # the classes' own come after the normalisation
-            normalised = self.batch_norm.normalise(x, is_training, gamma, beta, batch_parts)
+            normalised = self.batch_norm.normalise(x, is_training, gamma, beta)
             return class_affine(normalised, labels, self.num_classes)
 
     def of(self, labels):
-        """This batch norm for these labels, called as ops.bn is: norm(x, is_training, scope, batch_parts)."""
-        def norm(x, is_training, scope, batch_parts=1):
-            return self(x, labels, is_training, scope, batch_parts)
+        """This batch norm for these labels, called as ops.bn is: norm(x, is_training, scope)."""
+        def norm(x, is_training, scope):
+            return self(x, labels, is_training, scope)
         return norm
 
 
 def class_affine(x, labels, num_classes):
     """x * gamma[label] + beta[label], the tables under the current scope; x is [B, ..., C]."""
     channels = x.get_shape()[-1]
-    gamma = tf1.get_variable("gamma", [num_classes, channels], initializer=tf1.ones_initializer())
-    beta = tf1.get_variable("beta", [num_classes, channels], initializer=tf1.zeros_initializer())
+    gamma = tf1.get_variable("gamma", [num_classes, channels], x.dtype, tf1.ones_initializer())
+    beta = tf1.get_variable("beta", [num_classes, channels], x.dtype, tf1.zeros_initializer())
     shape = [-1] + [1] * (len(x.get_shape()) - 2) + [channels]  # [B, 1, 1, C] for maps, [B, C] for vectors
-    return (x * tf.cast(tf.reshape(tf.gather(gamma, labels), shape), x.dtype)
-            + tf.cast(tf.reshape(tf.gather(beta, labels), shape), x.dtype))
+    return x * tf.reshape(tf.gather(gamma, labels), shape) + tf.reshape(tf.gather(beta, labels), shape)
 
 
-def projection(features, labels, num_classes, scope="d_projection", spectral_norm=False):
-    """The projection discriminator's term <embed(y), h> [B, 1] (Miyato and Koyama 2018), spectral-normed with
-    the rest of D as in the official SAGAN code."""
+def projection(features, labels, num_classes, scope="d_projection"):
+    """The projection discriminator's term <embed(y), h> [B, 1] (Miyato and Koyama 2018), in float32 as D's logit
+    is; spectral-normed with the rest of D (its getter's "embedding") as in the official SAGAN code."""
     with tf1.variable_scope(scope):
-        embedding = kernel("embedding", [num_classes, features.get_shape()[-1]], tf1.glorot_uniform_initializer(),
-                            spectral_norm)
-        chosen = tf.cast(tf.gather(embedding, labels), tf.float32)  # [B, C]
+        embedding = tf1.get_variable("embedding", [num_classes, features.get_shape()[-1]], tf.float32,
+                                     tf1.glorot_uniform_initializer())
+        chosen = tf.gather(embedding, labels)  # [B, C]
         return tf.reduce_sum(chosen * tf.cast(features, tf.float32), axis=1, keepdims=True)

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 from common import tfenv  # noqa: E402
 from config import ModelConfig, ParallelConfig  # noqa: E402
 from config import model_class  # noqa: E402
-from ops import load_values  # noqa: E402
+from common.graph import load_values  # noqa: E402
 from parallel.replicas import ONE_DEVICE, Placement  # noqa: E402
 
 DEVICES = ("/device:CPU:0", "/device:CPU:1")

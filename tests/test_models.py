@@ -9,7 +9,7 @@ import tensorflow as tf
 from GAN import GAN
 from SAGAN import SAGAN
 from config import ModelConfig
-from ops import load_values
+from common.graph import load_values
 from training import streams
 
 tf1 = tf.compat.v1

@@ -4,8 +4,14 @@ import pytest
 import tensorflow as tf
 
 import ops
+from extensions import mixed_precision, spectral_norm
 
 tf1 = tf.compat.v1
+
+
+def with_getter(custom_getter):
+    """The current variable scope again, its variables read through custom_getter (as a net's scope installs it)."""
+    return tf1.variable_scope(tf1.get_variable_scope(), custom_getter=custom_getter)
 
 
 def test_layer_shapes_follow_a_dynamic_batch(sess):
@@ -171,7 +177,7 @@ def test_bn_in_two_batch_parts_is_two_passes_over_the_halves(sess):
     halves = [rng.normal(mu, 2.0, size=(4, 7, 7, 8)).astype(np.float32) for mu in (3.0, -1.0)]
     x = tf.constant(np.concatenate(halves))
     upstream = tf.constant(rng.normal(size=(8, 7, 7, 8)).astype(np.float32))
-    grouped = ops.bn(x, True, scope="grouped", batch_parts=2)
+    grouped = ops.BatchNorm(parts=2)(x, True, scope="grouped")
     with tf1.variable_scope("apart", reuse=tf1.AUTO_REUSE):  # the same variables for both halves
         apart = tf.concat([ops.bn(x[:4], True, scope="bn"), ops.bn(x[4:], True, scope="bn")], 0)
     outputs = {"grouped": grouped, "apart": apart}
@@ -196,15 +202,15 @@ def test_bn_in_two_batch_parts_is_two_passes_over_the_halves(sess):
         np.testing.assert_allclose(sess.run(v), expected[v.op.name.split("/")[-1]], rtol=1e-5)
 
 
-@pytest.mark.parametrize("spectral_norm", [False, True])
-def test_sibling_convolutions_are_the_separate_convolutions(sess, spectral_norm):
+@pytest.mark.parametrize("normed", [False, True])
+def test_sibling_convolutions_are_the_separate_convolutions(sess, normed):
     x = tf.constant(np.random.default_rng(7).normal(size=(3, 7, 7, 32)).astype(np.float32))
-    with tf1.variable_scope("net"):
-        together = ops.conv2d_siblings(x, [4, 4, 32], ["f", "g", "h"], spectral_norm=spectral_norm)
-    with tf1.variable_scope("net", reuse=True):
-        apart = [ops.conv2d(x, dim, 4, 4, 1, 1, name=name, spectral_norm=spectral_norm)
-                 for dim, name in zip([4, 4, 32], "fgh")]
-    kinds = ("biases", "u", "w") if spectral_norm else ("biases", "w")
+    getter = spectral_norm.normed_weights if normed else None
+    with tf1.variable_scope("net", custom_getter=getter):
+        together = ops.conv2d_siblings(x, [4, 4, 32], ["f", "g", "h"])
+    with tf1.variable_scope("net", reuse=True, custom_getter=getter):
+        apart = [ops.conv2d(x, dim, 4, 4, 1, 1, name=name) for dim, name in zip([4, 4, 32], "fgh")]
+    kinds = ("biases", "u", "w") if normed else ("biases", "w")
     assert sorted(v.op.name for v in tf1.global_variables()) == [f"net/{n}/{k}" for n in "fgh" for k in kinds]
     sess.run(tf1.global_variables_initializer())
     for v in tf1.global_variables("net/"):
@@ -234,8 +240,9 @@ def test_leaky_relu_kernel_matches_the_frameworks_maximum_and_its_gradient(sess)
 
 def test_bfloat16_inputs_compute_in_bfloat16_on_float32_weights(sess):
     x = tf.constant(np.random.default_rng(5).normal(size=(4, 7, 7, 128)).astype(np.float32))
-    out16 = ops.attention(tf.cast(x, tf.bfloat16), True, scope="att")
-    out32 = ops.attention(x, True, scope="att", reuse=True)
+    with with_getter(mixed_precision.float32_storage):
+        out16 = ops.attention(tf.cast(x, tf.bfloat16), True, scope="att")
+        out32 = ops.attention(x, True, scope="att", reuse=True)
     assert out16.dtype == tf.bfloat16
     assert all(v.dtype.base_dtype == tf.float32 for v in tf1.global_variables())
     beta16, beta32 = tf1.get_collection(ops.ATTENTION_MAPS)[-2:]

@@ -5,19 +5,29 @@ import tensorflow as tf
 
 from training import losses
 import ops
+from extensions import spectral_norm
 from extensions.paper_attention import conv1x1, paper_attention
 
 tf1 = tf.compat.v1
 
 
+def spectral_normed_scope(name=None):
+    """A variable scope (the current one again, or name) whose layer weights are read as w / sigma(w)."""
+    return tf1.variable_scope(name or tf1.get_variable_scope(), custom_getter=spectral_norm.normed_weights)
+
+
 @pytest.mark.parametrize("layer", ["conv2d", "deconv2d", "linear"])
 def test_spectral_norm_finds_the_largest_singular_value_and_u_moves_only_when_assigned(sess, layer):
     x = tf.constant(np.random.default_rng(0).normal(size=(2, 7, 7, 16)).astype(np.float32))
-    build = {"conv2d": lambda: ops.conv2d(x, 8, name="layer", spectral_norm=True),
-             "deconv2d": lambda: ops.deconv2d(x, [None, 14, 14, 8], name="layer", spectral_norm=True),
-             "linear": lambda: ops.linear(tf.reshape(x, [2, -1]), 8, scope="layer", spectral_norm=True)}[layer]
+    layers = {"conv2d": lambda: ops.conv2d(x, 8, name="layer"),
+              "deconv2d": lambda: ops.deconv2d(x, [None, 14, 14, 8], name="layer"),
+              "linear": lambda: ops.linear(tf.reshape(x, [2, -1]), 8, scope="layer")}
+
+    def build():
+        with spectral_normed_scope():
+            return layers[layer]()
     training_pass = build()
-    (u,), (u_next,) = tf1.get_collection(ops.SN_U), tf1.get_collection(ops.SN_U_NEXT)
+    (u,), (u_next,) = tf1.get_collection(spectral_norm.SN_U), tf1.get_collection(spectral_norm.SN_U_NEXT)
     tf1.get_variable_scope().reuse_variables()
     inference_pass = build()  # the same weight and u, another pass whose next u nobody assigns
     w = [v for v in tf1.global_variables() if v.op.name.endswith(("/w", "/Matrix"))][0]
@@ -32,7 +42,7 @@ def test_spectral_norm_finds_the_largest_singular_value_and_u_moves_only_when_as
     for _ in range(50):
         sess.run(move_u)
     with tf1.variable_scope("layer", reuse=True):
-        normed = ops.spectral_normed(tf1.get_variable("w" if layer != "linear" else "Matrix"))
+        normed = spectral_norm.spectral_normed(tf1.get_variable("w" if layer != "linear" else "Matrix"))
     sigma = np.linalg.svd(matrix, compute_uv=False)[0]
     normed_value = sess.run(normed)
     np.testing.assert_allclose(np.linalg.svd(normed_value.reshape(matrix.shape), compute_uv=False)[0], 1.0, rtol=1e-3)
@@ -44,15 +54,15 @@ def test_a_spectral_normed_layer_is_the_layer_with_w_over_sigma_in_value_and_gra
     rng = np.random.default_rng(3)
     x = tf.constant(rng.normal(size=(2, 7, 7, 16)).astype(np.float32))
     flat = tf.reshape(x, [2, -1])
-    with tf1.variable_scope("sn"):
-        layer_out = {"conv2d": lambda: ops.conv2d(x, 8, name="layer", spectral_norm=True),
-                     "deconv2d": lambda: ops.deconv2d(x, [None, 14, 14, 8], name="layer", spectral_norm=True),
-                     "linear": lambda: ops.linear(flat, 8, scope="layer", spectral_norm=True),
-                     "conv1x1": lambda: conv1x1(x, 8, "layer", spectral_norm=True)}[layer]()
+    with spectral_normed_scope("sn"):
+        layer_out = {"conv2d": lambda: ops.conv2d(x, 8, name="layer"),
+                     "deconv2d": lambda: ops.deconv2d(x, [None, 14, 14, 8], name="layer"),
+                     "linear": lambda: ops.linear(flat, 8, scope="layer"),
+                     "conv1x1": lambda: conv1x1(x, 8, "layer")}[layer]()
     w = [v for v in tf1.trainable_variables() if v.op.name.endswith(("/w", "/Matrix"))][0]
     bias = [v for v in tf1.trainable_variables() if v.op.name.endswith(("biases", "bias"))]
     with tf1.variable_scope("sn/layer", reuse=True):
-        normed = ops.spectral_normed(w)  # the official code's way: divide the weight, then use it
+        normed = spectral_norm.spectral_normed(w)  # the official code's way: divide the weight, then use it
     reference = {"conv2d": lambda: tf.nn.conv2d(x, normed, [1, 2, 2, 1], "SAME"),
                  "deconv2d": lambda: tf.nn.conv2d_transpose(x, normed, [2, 14, 14, 8], [1, 2, 2, 1], "SAME"),
                  "linear": lambda: tf.matmul(flat, normed),
@@ -110,6 +120,7 @@ def test_paper_attention_matches_numpy_with_pooling_where_the_sides_are_even(ses
 
 def test_paper_attention_with_zero_sigma_is_the_identity(sess):
     x_value = np.random.default_rng(4).normal(size=(3, 14, 14, 64)).astype(np.float32)
-    out = paper_attention(tf.constant(x_value), scope="att", spectral_norm=True)
+    with spectral_normed_scope():
+        out = paper_attention(tf.constant(x_value), scope="att")
     sess.run(tf1.global_variables_initializer())
     np.testing.assert_array_equal(sess.run(out), x_value)

@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from config import NUM_CLASSES
-from ops import SN_U, SN_U_NEXT, new_entries
+from common.graph import new_entries
+from extensions.spectral_norm import SN_U, SN_U_NEXT
 from training import streams
 
 tf1 = tf.compat.v1

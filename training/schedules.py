@@ -6,7 +6,9 @@ The nets do not know which one runs; tests/test_models.py holds the two to the s
 """
 import tensorflow as tf
 
-from ops import BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, SN_U, SN_U_NEXT, new_entries, update_moving_average
+from common.graph import new_entries
+from extensions.spectral_norm import SN_U, SN_U_NEXT
+from ops import BN_BATCH_STATISTICS, BN_MOVING_AVERAGES, update_moving_average
 
 
 class FrameworkStep:
