@@ -10,7 +10,6 @@ import tensorflow as tf
 
 import config as run_config
 from parallel import replicas
-from training.checkpoints import Checkpoints
 from training.ema import AveragedGenerator
 from common.errors import UserError
 from common.graph import chain_getters, new_entries, then
@@ -47,14 +46,13 @@ class GAN:
     """
     model_name = "GAN"
 
-    def __init__(self, sess, config, folders=run_config.Folders(), images=None, placement=replicas.ONE_DEVICE,
-                 labels=None):
+    def __init__(self, sess, config, images=None, placement=replicas.ONE_DEVICE, labels=None):
         if config.gan_type != self.model_name:
             raise ValueError(f"a {config.gan_type} configuration given to {self.model_name}")
         self.sess = sess
         self.config = config
-        self.folders = folders
         self.placement = placement
+        self.trains = None  # True once build_model built the training graph, False once build_sampler built less
         # --train_step: the framework's two session.run calls with G recomputed (literal), or one (fused).
         self.step = SCHEDULES[config.train_step]()
         self.compute_dtype = tf.dtypes.as_dtype(config.precision)  # of the nets' arithmetic; weights stay float32
@@ -152,7 +150,7 @@ class GAN:
         self._build_placeholders()
         self.global_step = tf1.train.get_or_create_global_step()
         self._build_inference_nets(reuse=False, discriminator=discriminator)
-        self.checkpoints = self._checkpoints(partial=True)
+        self.trains = False
 
     def _build_placeholders(self):
         config = self.config
@@ -248,12 +246,7 @@ class GAN:
             return replicas.mean_of(losses)
 
         self.step.build(d_update, g_update, self.g_loss, g_loss_after_d_step)
-        self.checkpoints = self._checkpoints()
-
-    def _checkpoints(self, partial=False):
-        """The savers of this graph, in checkpoint/<model_dir>/ as <model_name>.model-<step>, as in the framework."""
-        return Checkpoints(self.sess, self.folders.of("checkpoint", self.model_dir), self.model_name + ".model",
-                           self.global_step, self.averaged.copy_raw, partial)
+        self.trains = True
 
     def count_parameters(self):
         """(G's, D's) trainable parameters, from the two nets alone in a graph of their own: counting them needs
@@ -327,29 +320,9 @@ class GAN:
             chunks.append(to_uint8(self.sess.run(images, feed)))
         return np.concatenate(chunks)
 
-    # ------------------------------------------------------------ checkpoints
+    # ------------------------------------------------------------ its folder
 
     @property
     def model_dir(self):
         """This run's folder name under checkpoint/, results/ and logs/ (config.model_dir)."""
         return run_config.model_dir(self.config)
-
-    def save(self, step):
-        """Write a checkpoint of every variable (checkpoints.Checkpoints.save)."""
-        return self.checkpoints.save(step)
-
-    def save_best(self, step):
-        """Keep this step's checkpoint in checkpoint/<model_dir>/best/; returns that folder."""
-        return self.checkpoints.save(step, best=True)
-
-    def load(self, log=print):
-        """Restore the newest complete checkpoint; returns its step, or None if there is none."""
-        return self.checkpoints.load(log)
-
-    def restore_trained(self, log=print):
-        """Restore the latest checkpoint for sampling or measuring; a clear error when there is none."""
-        step = self.load(log)
-        if step is None:
-            raise UserError(f"no checkpoint in {self.folders.of('checkpoint', self.model_dir)}: "
-                            f"train first with --phase train")
-        return step

@@ -289,13 +289,12 @@ def learning_rate_scale(step, total_steps, decay_start):
     return max(0.0, (total_steps - step) / max(total_steps - first, 1))
 
 
-def build(model_config, sess, folders=Folders(), images=None, labels=None, placement=None, sampler=False,
-          discriminator=False):
+def build(model_config, sess, images=None, labels=None, placement=None, sampler=False, discriminator=False):
     """A model of model_config with its graph built in sess's graph: the training graph, or with sampler only what
     sampling and measuring run (G and the averaged G, and D with discriminator). The one way main, compare and
     bench make a model; placement: its devices (parallel.replicas.Placement), one device when None."""
     from parallel.replicas import ONE_DEVICE
-    model = model_class(model_config.gan_type)(sess, model_config, folders, images, placement or ONE_DEVICE, labels)
+    model = model_class(model_config.gan_type)(sess, model_config, images, placement or ONE_DEVICE, labels)
     if sampler:
         model.build_sampler(discriminator)
     else:

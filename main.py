@@ -277,12 +277,12 @@ class Run:
     def model(self, sess, placement=None, images=None, labels=None):
         """The chosen model, its training graph built in sess's; images and labels to train on."""
         from config import build
-        return build(self.model_config, sess, self.folders, images, labels, placement)
+        return build(self.model_config, sess, images, labels, placement)
 
     def sampler(self, sess, discriminator=False):
         """The chosen model with only its samplers built in sess's graph (and D, for its attention maps)."""
         from config import build
-        return build(self.model_config, sess, self.folders, sampler=True, discriminator=discriminator)
+        return build(self.model_config, sess, sampler=True, discriminator=discriminator)
 
 
 def train(run):
@@ -308,7 +308,7 @@ def train(run):
         with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
             evaluate_epoch = (epoch_evaluator(run.yardstick, run.train_config.epoch_eval_samples) if run.yardstick
                               else None)
-            trainer.train(model, run.train_config, run.log, evaluate_epoch)
+            trainer.train(model, run.folders, run.train_config, run.log, evaluate_epoch)
 
 
 def sample(run):
@@ -319,7 +319,7 @@ def sample(run):
     with graph_session() as sess:
         model = run.sampler(sess)
         with activity(f"sampling {model.model_dir}", "no samples were written"):
-            samples.write(model, run.args.num_samples, run.args.weights, run.log, run.args.digit)
+            samples.write(model, run.folders, run.args.num_samples, run.args.weights, run.log, run.args.digit)
 
 
 def evaluate(run):
@@ -343,7 +343,7 @@ def evaluate(run):
     with graph_session() as sess:
         model = run.sampler(sess)
         with activity(f"evaluating {model.model_dir}", "no metrics.json was written"):
-            evaluation.evaluate_checkpoint(model, run.yardstick, run.args.num_eval_samples, run.log)
+            evaluation.evaluate_checkpoint(model, run.folders, run.yardstick, run.args.num_eval_samples, run.log)
 
 
 def attention(run):
@@ -355,7 +355,8 @@ def attention(run):
     with graph_session() as sess:
         model = run.sampler(sess, discriminator=True)
         with activity(f"drawing the attention of {model.model_dir}", "each picture is whole or absent"):
-            draw_attention(model, run.images[-TEST_IMAGES:], run.args.queries, run.args.weights, run.log)
+            draw_attention(model, run.folders, run.images[-TEST_IMAGES:], run.args.queries, run.args.weights,
+                           run.log)
 
 
 def compare(run):
@@ -376,7 +377,7 @@ def export_generator(run):
     from common.tfenv import graph_session
     from export import saved_model
     with graph_session() as sess:
-        saved_model.export(run.sampler(sess), run.args.weights, run.log)
+        saved_model.export(run.sampler(sess), run.folders, run.args.weights, run.log)
 
 
 PHASE_RUNNERS = {"train": train, "sample": sample, "eval": evaluate, "attention": attention, "compare": compare,

@@ -146,14 +146,14 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
     yardstick = Yardstick(trained_classifier("mnist", checkpoint_dir, all_images, all_labels), all_images, all_labels)
     images = all_images[:epoch_images]  # the 70,000 the training uses, unless --quick
     folders = Folders(**{f"{kind}_dir": os.path.join(workdir, kind) for kind in ("checkpoint", "result", "log")})
-    model = build(model_name, "default", batch_size, images, folders)
+    model = build(model_name, "default", batch_size, images)
     quick = [QUICK_EPOCH_EVAL_SAMPLES] if epoch_images else []  # --quick trains on a few images
     evaluate_epoch = epoch_evaluator(yardstick, *quick)
     batch = model.data_X[:model.config.batch_size].astype(np.float32) / 255.0
     model.run_train_step(batch, streams.batch_z(model.config, 0))  # TF optimises the graph on the first run
     started = time.perf_counter()
     with model.sess.graph.as_default():
-        trainer.train(model, TrainConfig(epoch=1), lambda message: print(message, file=sys.stderr), evaluate_epoch)
+        trainer.train(model, folders, TrainConfig(epoch=1), lambda message: print(message, file=sys.stderr), evaluate_epoch)
     epoch_seconds = time.perf_counter() - started
     started = time.perf_counter()
     for step in range(bare_steps):

@@ -18,17 +18,17 @@ SN_BATCHES = 8  # distinct synthetic batches that the step-against-step timing c
 BOOTSTRAP_DRAWS = 2000  # resamples for the interval of spectral norm's median slowdown
 
 
-def build(model_name, config, batch_size, images=None, folders=None, sampler=False):
+def build(model_name, config, batch_size, images=None, sampler=False):
     """A model of the configuration in its own graph and session, variables initialised; with sampler, only what
     sampling and measuring run (GAN.build_sampler), as --phase sample and eval build it."""
     import tensorflow as tf
     from common import tfenv
-    from config import Folders, build as build_model
+    from config import build as build_model
     model_config = ModelConfig(gan_type=model_name, batch_size=batch_size, **CONFIGS[config])
     graph = tf.Graph()
     with graph.as_default():
         sess = tf.compat.v1.Session(config=tfenv.session_config())
-        model = build_model(model_config, sess, folders or Folders(), images, sampler=sampler)
+        model = build_model(model_config, sess, images, sampler=sampler)
         model.initialize()
     return model
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from common.errors import UserError
 from common.interrupts import replaced_atomically
-from training import streams
+from training import checkpoints, streams
 from utils import to_uint8
 
 GRID = 7  # the attention blocks work on 7x7 maps
@@ -69,8 +69,9 @@ def draw(images, beta, queries, title, path, side=GRID):
     plt.close(fig)
 
 
-def show_attention(model, real_images, queries, weights="raw", log=print):
-    """Draw G's maps on generated images and D's on real ones; report each block's entropy, gamma and share.
+def show_attention(model, result_dir, real_images, queries, weights="raw", log=print):
+    """Draw G's maps on generated images and D's on real ones into result_dir; report each block's entropy, gamma
+    and share.
 
     weights 'ema' draws the averaged G's maps on its own images; D has one set of weights.
     """
@@ -94,7 +95,8 @@ def show_attention(model, real_images, queries, weights="raw", log=print):
         name = f"{net}{'' if side == GRID else side}{'_ema' if ema and net == 'generator' else ''}"
         gamma = float(scale_value[0])
         entropy, uniform = mean_entropy(beta), np.log(beta.shape[-1])
-        path = os.path.join(model.folders.made("result", model.model_dir), f"attention_{name}.png")
+        os.makedirs(result_dir, exist_ok=True)
+        path = os.path.join(result_dir, f"attention_{name}.png")
         draw(images, beta, queries, f"{model.model_dir} {name}: gamma {gamma:.3f}, mean entropy {entropy:.2f} "
                                     f"nats (uniform {uniform:.2f})", path, side)
         note = " (this block barely changes its input)" if share < NEGLIGIBLE_SHARE else ""
@@ -104,9 +106,11 @@ def show_attention(model, real_images, queries, weights="raw", log=print):
     return summary
 
 
-def draw_attention(model, real_images, queries=None, weights="raw", log=print):
-    """Restore the latest checkpoint and draw its attention maps; a clear error for a model without any."""
+def draw_attention(model, folders, real_images, queries=None, weights="raw", log=print):
+    """Restore the latest checkpoint and draw its attention maps into the run's results folder; a clear error for
+    a model without any."""
     if not model.attention_blocks:
         raise UserError(f"{model.model_name} has no attention blocks; use --gan_type SAGAN")
-    model.restore_trained(log)
-    return show_attention(model, real_images, queries or DEFAULT_QUERIES, weights, log)
+    checkpoints.of_model(model, folders).restore_trained(log)
+    return show_attention(model, folders.of("result", model.model_dir), real_images, queries or DEFAULT_QUERIES,
+                          weights, log)

@@ -108,9 +108,9 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print)
                     yardstick = load_yardstick()
                 with session() as sess, activity(f"evaluating {name}", "the runs evaluated before it keep "
                                                                        "their metrics.json"):
-                    evaluate_checkpoint(build(config, sess, folders, sampler=True), yardstick, num_eval_samples, log)
+                    evaluate_checkpoint(build(config, sess, sampler=True), folders, yardstick, num_eval_samples, log)
         config = configs[label]
-        parameter_counts[label] = model_class(config.gan_type)(None, config, folders).count_parameters()
+        parameter_counts[label] = model_class(config.gan_type)(None, config).count_parameters()
     result_dirs = {label: {seed: folders.of("result", name) for seed, name in seeds.items()}
                    for label, seeds in runs.items()}
     out_dir = os.path.join(folders.result_dir, report_dir_name(base.dataset, base.precision))

@@ -148,10 +148,12 @@ def read_result(result_dir):
         return json.load(f)
 
 
-def evaluate_checkpoint(model, yardstick, num_samples, log=print):
-    """Restore the model's latest checkpoint, write metrics.json and print the table; returns the result."""
-    step = model.restore_trained(log)
+def evaluate_checkpoint(model, folders, yardstick, num_samples, log=print):
+    """Restore the model's latest checkpoint, write metrics.json into its results folder and print the table;
+    returns the result."""
+    from training import checkpoints  # TensorFlow's, imported once a model is built: eval --samples never needs it
+    step = checkpoints.of_model(model, folders).restore_trained(log)
     result = evaluate(model, yardstick, num_samples, step)
     log(format_table(result))
-    log(f"wrote {write_result(result, model.folders.made('result', model.model_dir))}")
+    log(f"wrote {write_result(result, folders.made('result', model.model_dir))}")
     return result

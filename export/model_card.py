@@ -31,9 +31,10 @@ def command_flags(config):
     return " ".join(flags)
 
 
-def quality_lines(model, weights, step):
-    """The card's quality section: metrics.json's figures of these weights beside the floor, or how to measure."""
-    result = read_result(model.folders.of("result", model.model_dir))
+def quality_lines(model, weights, step, result_dir):
+    """The card's quality section: the run's metrics.json figures of these weights beside the floor, or how to
+    measure them."""
+    result = read_result(result_dir)
     part = "model_ema" if weights == "ema" else "model"
     if result is None or part not in result:
         return ["Not measured. `python main.py " + command_flags(model.config) + " --phase eval` measures it: "
@@ -51,10 +52,11 @@ def quality_lines(model, weights, step):
     return lines
 
 
-def write_model_card(model, weights, step, folder):
-    """Write CARD_FILE into folder for model's G of the given weights, exported at step."""
+def write_model_card(model, weights, step, folder, result_dir):
+    """Write CARD_FILE into folder for model's G of the given weights, exported at step; result_dir: the run's
+    results folder, whose config.json and metrics.json the card reports."""
     config = model.config
-    saved = read_run_config(model.folders.of("result", model.model_dir))
+    saved = read_run_config(result_dir)
     configuration = saved if saved is not None else dataclasses.asdict(config)
     inputs = f"`z` float32 [N, {config.z_dim}], uniform in [−1, 1]"
     if config.conditional:
@@ -83,7 +85,7 @@ def write_model_card(model, weights, step, folder):
         f"`serving_default`: {inputs} → `images` uint8 [N, 28, 28, 1], 0 black to 255 white. G runs in "
         "inference mode (batch norm with its stored statistics), so any N works.", "",
         "```python", *example, "```", "",
-        "## Quality", "", *quality_lines(model, weights, step), "",
+        "## Quality", "", *quality_lines(model, weights, step, result_dir), "",
         "FCD is the Fréchet distance in the features of the project's MNIST classifier; the floor is the same "
         "distance for as many other real images, so 1 × floor is as close to real digits as the measure can "
         "tell.", "",

@@ -12,7 +12,7 @@ from common.errors import UserError
 from common.interrupts import activity, replaced_atomically
 from export.model_card import write_model_card
 from common.graph import load_values
-from training import ema
+from training import checkpoints, ema
 
 tf1 = tf.compat.v1
 
@@ -21,21 +21,22 @@ SIGNATURE = "serving_default"
 SCOPE = "generator"  # of G in the export, for either weights
 
 
-def export_folder(model, weights):
+def export_folder(model, folders, weights):
     """results/<model_dir>/export/<weights>: where export() writes."""
-    return os.path.join(model.folders.of("result", model.model_dir), EXPORT_FOLDER, weights)
+    return os.path.join(folders.of("result", model.model_dir), EXPORT_FOLDER, weights)
 
 
-def export(model, weights="ema", log=print):
-    """Restore model's newest checkpoint and write G of the weights chosen as a SavedModel; returns its folder.
+def export(model, folders, weights="ema", log=print):
+    """Restore model's newest checkpoint and write G of the weights chosen as a SavedModel into the run's results
+    folder (folders: config.Folders); returns its folder.
 
     model: built with build_sampler(). An existing folder is refused, never overwritten; the SavedModel is
     written beside it and renamed into place, so a stop leaves no half-written folder.
     """
-    path = export_folder(model, weights)
+    path = export_folder(model, folders, weights)
     if os.path.exists(path):
         raise UserError(f"{path} exists; nothing was changed: delete or move it to export again")
-    step = model.restore_trained(log)
+    step = checkpoints.of_model(model, folders).restore_trained(log)
     if weights == "ema":
         model.averaged.refresh(model.sess)  # the standing statistics, frozen into the export
     source = ema.SCOPE if weights == "ema" else SCOPE
@@ -44,7 +45,7 @@ def export(model, weights="ema", log=print):
     with activity(f"exporting {model.model_dir}", "no export folder was written"):
         with replaced_atomically(path) as tmp:
             write_saved_model(model, values, tmp)
-            write_model_card(model, weights, step, tmp)
+            write_model_card(model, weights, step, tmp, folders.of("result", model.model_dir))
     log(f"wrote G ({'averaged' if weights == 'ema' else 'raw'} weights, step {step}) as a SavedModel to {path}")
     return path
 

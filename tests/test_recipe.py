@@ -9,6 +9,7 @@ from GAN import GAN
 from SAGAN import SAGAN
 from config import PAPER_RECIPE, Folders, ModelConfig, model_dir, parse_model_dir
 from test_models import build, random_batches, train_from
+from training import checkpoints
 from utils import load_samples
 
 tf1 = tf.compat.v1
@@ -125,24 +126,24 @@ def test_a_zero_learning_rate_scale_leaves_every_trained_weight_as_it_was():
 
 
 def _fresh(tmp_path, sess, model_class=SAGAN, **flags):
-    model = model_class(sess, ModelConfig(model_class.model_name, batch_size=8, **flags),
-                        Folders(checkpoint_dir=str(tmp_path)))
+    """(a model with its training graph built and initialised, its checkpoints in tmp_path)."""
+    model = model_class(sess, ModelConfig(model_class.model_name, batch_size=8, **flags))
     model.build_model()
     model.initialize()
-    return model
+    return model, checkpoints.of_model(model, Folders(checkpoint_dir=str(tmp_path)))
 
 
 def test_restored_variables_equal_the_saved_ones_the_average_included(tmp_path):
     with tf.Graph().as_default(), tf1.Session() as sess:
-        model = _fresh(tmp_path, sess, **PAPER)
+        model, saves = _fresh(tmp_path, sess, **PAPER)
         batches, zs = random_batches(2)
         for batch, z in zip(batches, zs):
             model.run_train_step(batch, z)
         saved = dict(zip([v.op.name for v in tf1.global_variables()], sess.run(tf1.global_variables())))
-        model.save(2)
+        saves.save(2)
     with tf.Graph().as_default(), tf1.Session() as sess:
-        model = _fresh(tmp_path, sess, **PAPER)
-        assert model.load(lambda message: None) == 2
+        model, saves = _fresh(tmp_path, sess, **PAPER)
+        assert saves.load(lambda message: None) == 2
         restored = dict(zip([v.op.name for v in tf1.global_variables()], sess.run(tf1.global_variables())))
     assert restored.keys() == saved.keys() and any(n.startswith("generator_ema/") for n in saved)
     for name, value in saved.items():
@@ -151,15 +152,15 @@ def test_restored_variables_equal_the_saved_ones_the_average_included(tmp_path):
 
 def test_a_checkpoint_from_before_the_average_restores_with_the_average_at_the_raw_weights(tmp_path):
     with tf.Graph().as_default(), tf1.Session() as sess:
-        model = _fresh(tmp_path, sess, GAN)
+        model, saves = _fresh(tmp_path, sess, GAN)
         model.run_train_step(*[b[0] for b in random_batches(1)])
         old_layout = tf1.train.Saver([v for v in tf1.global_variables() if not v.op.name.startswith("generator_ema/")])
-        folder = model.folders.made("checkpoint", model.model_dir)
-        old_layout.save(sess, os.path.join(folder, "GAN.model"), global_step=1)
+        os.makedirs(saves.folder)
+        old_layout.save(sess, os.path.join(saves.folder, "GAN.model"), global_step=1)
     said = []
     with tf.Graph().as_default(), tf1.Session() as sess:
-        model = _fresh(tmp_path, sess, GAN)
-        assert model.load(said.append) == 1
+        model, saves = _fresh(tmp_path, sess, GAN)
+        assert saves.load(said.append) == 1
         assert any("predates the averaged generator" in line for line in said)
         for raw, averaged in model.averaged.pairs:
             np.testing.assert_array_equal(*sess.run([raw, averaged]))

@@ -25,6 +25,13 @@ def latest_step(folder):
     return int(state.model_checkpoint_path.rsplit("-", 1)[1])
 
 
+def of_model(model, folders):
+    """The checkpoints of a built model, in checkpoint/<model_dir>/ as <model_name>.model-<step> as in the
+    framework: of every variable of a training graph, or (partial) of those a sampler built."""
+    return Checkpoints(model.sess, folders.of("checkpoint", model.model_dir), model.model_name + ".model",
+                       model.global_step, model.averaged.copy_raw, partial=not model.trains)
+
+
 class Checkpoints:
     """The savers of a built model and what they read and write."""
 
@@ -106,6 +113,14 @@ class Checkpoints:
             return step
         raise UserError(f"no complete checkpoint in {folder} (tried {len(candidates)}); nothing was "
                         f"changed: move the folder away to start afresh")
+
+    def restore_trained(self, log=print):
+        """Restore the newest complete checkpoint for sampling or measuring; its step, or a clear error when there
+        is none."""
+        step = self.load(log)
+        if step is None:
+            raise UserError(f"no checkpoint in {self.folder}: train first with --phase train")
+        return step
 
     def remove_unlisted(self, log=print):
         """Delete this model's checkpoint files that the folder's index does not list. A process killed between

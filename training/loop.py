@@ -1,7 +1,8 @@
 """The training loop: epochs and batches, Ctrl-C and SIGTERM, the folder lock, per-epoch outputs, summaries.
 
-It drives any model with GAN's interface (run_train_step, save, load), draws from training/streams, and never
-builds graph ops: TensorBoard images and scalars are written as protocol buffers.
+It drives any model with GAN's interface (initialize, run_train_step, generate_from), keeps its checkpoints
+(training/checkpoints), draws from training/streams, and never builds graph ops: TensorBoard images and
+scalars are written as protocol buffers.
 """
 import fcntl
 import glob
@@ -18,25 +19,26 @@ from config import learning_rate_scale
 from common.errors import Interrupted, NonFinite, UserError
 from common import tfenv
 from common.interrupts import STOP_SIGNALS
-from training import streams
+from training import checkpoints, streams
 from training.runlog import RunLog, write_run_config
 from utils import image_grid, plot_curves, save_gif, save_grid
 
 tf1 = tf.compat.v1
 
 
-def train(model, config, log=print, evaluate_epoch=None):
-    """Train to config.epoch, resuming from the latest checkpoint; Ctrl-C or SIGTERM saves and stops.
+def train(model, folders, config, log=print, evaluate_epoch=None):
+    """Train to config.epoch, resuming from the latest checkpoint; Ctrl-C or SIGTERM saves and stops. folders
+    (config.Folders): where the run's checkpoints, results and logs go.
 
     evaluate_epoch(model) -> {'fcd', 'classifier_score'} runs every config.eval_every epochs when given;
     the checkpoint of the lowest FCD so far is kept in checkpoint/<model_dir>/best/.
     """
-    folder = model.folders.made("checkpoint", model.model_dir)
+    folder = folders.made("checkpoint", model.model_dir)
     lock = acquire_lock(folder)
     for partial in glob.glob(os.path.join(folder, "*.tempstate*")):
         os.remove(partial)  # left by a process killed while saving; we hold the lock, nobody writes it
     try:
-        return _Run(model, config, log, evaluate_epoch).loop()
+        return _Run(model, folders, config, log, evaluate_epoch).loop()
     finally:
         lock.close()
 
@@ -44,10 +46,12 @@ def train(model, config, log=print, evaluate_epoch=None):
 class _Run:
     """One call of train(): the state its loop shares with its per-epoch outputs."""
 
-    def __init__(self, model, config, log, evaluate_epoch):
+    def __init__(self, model, folders, config, log, evaluate_epoch):
         self.model, self.config, self.log, self.evaluate_epoch = model, config, log, evaluate_epoch
-        self.result_dir = model.folders.made("result", model.model_dir)
-        self.checkpoint_dir = model.folders.of("checkpoint", model.model_dir)  # train() made it
+        self.result_dir = folders.made("result", model.model_dir)
+        self.log_dir = folders.made("log", model.model_dir)
+        self.checkpoints = checkpoints.of_model(model, folders)
+        self.checkpoint_dir = self.checkpoints.folder  # train() made it
         self.runlog = RunLog(self.result_dir)
         self.machine = tfenv.describe_machine(len(tf.config.list_physical_devices("GPU")))
         self.stop_signal = None
@@ -62,16 +66,16 @@ class _Run:
         """Restore, then train epoch by epoch; returns the step reached."""
         model, config = self.model, self.config
         model.initialize()
-        step = model.load(self.log)
+        step = self.checkpoints.load(self.log)
         write_run_config(self.result_dir, model.config, config)  # once the run is known to go on
-        model.checkpoints.remove_unlisted(self.log)  # we hold the folder's lock
+        self.checkpoints.remove_unlisted(self.log)  # we hold the folder's lock
         if step is None:
             step = 0
             self.log(f"{model.model_name}: starting from scratch in {self.checkpoint_dir}")
         else:
             self.log(f"{model.model_name}: resuming from step {step}")
         self.runlog.rewind(step)
-        self.writer = tf1.summary.FileWriter(model.folders.made("log", model.model_dir),
+        self.writer = tf1.summary.FileWriter(self.log_dir,
                                              model.sess.graph if step == 0 else None)
         old_handlers = {s: signal.signal(s, self.request_stop) for s in STOP_SIGNALS}
         start_epoch, start_batch = divmod(step, model.num_batches)
@@ -126,7 +130,7 @@ class _Run:
             if log_now:
                 self.log_step(step, losses, bar)
             if idx + 1 < model.num_batches and (self.stopping() or step % config.save_every == 0):
-                model.save(step)
+                self.checkpoints.save(step)
             if self.stopping():
                 break
         bar.close()
@@ -156,7 +160,7 @@ class _Run:
         self.runlog.add_epoch(row)
         visualize_results(model, epoch, self.result_dir, self.writer, self.config.weights)
         plot_losses(self.runlog, os.path.join(self.result_dir, "losses.png"), model.model_dir)
-        model.save(step)
+        self.checkpoints.save(step)
 
     def evaluate_and_keep_best(self, step):
         """The epoch's FCD and classifier score of both weights, to TensorBoard; saves to best/ on a new lowest
@@ -166,7 +170,7 @@ class _Run:
         key = "fcd" if self.config.weights == "raw" else "fcd_ema"
         earlier = [float(r[key]) for r in self.runlog.epochs() if r.get(key)]
         if not earlier or scores[key] < min(earlier):
-            best = self.model.save_best(step)
+            best = self.checkpoints.save(step, best=True)
             self.log(f"FCD {scores[key]:.3f} ({self.config.weights} weights) is the lowest so far: saved in {best}")
         return scores
 

@@ -17,12 +17,13 @@ def draw(model, num_samples, weights="raw", digit=None):
                                streams.sample_labels(model.config, num_samples, digit))
 
 
-def write(model, num_samples, weights="raw", log=print, digit=None):
-    """Restore the latest checkpoint and write samples.npz and samples.png (samples_ema.* for 'ema'); a
-    conditional model's file also holds the labels it drew, and its grid has one row per digit."""
-    step = model.restore_trained(log)
+def write(model, folders, num_samples, weights="raw", log=print, digit=None):
+    """Restore the latest checkpoint and write samples.npz and samples.png (samples_ema.* for 'ema') into the run's
+    results folder; a conditional model's file also holds the labels it drew, and its grid has one row per digit."""
+    from training import checkpoints  # TensorFlow's, imported once a model is built: eval --samples never needs it
+    step = checkpoints.of_model(model, folders).restore_trained(log)
     images = draw(model, num_samples, weights, digit)
-    result_dir = model.folders.made("result", model.model_dir)
+    result_dir = folders.made("result", model.model_dir)
     stem = ("samples" if weights == "raw" else "samples_ema") + ("" if digit is None else f"_digit{digit}")
     path = os.path.join(result_dir, stem + ".npz")
     labels = streams.sample_labels(model.config, num_samples, digit)
