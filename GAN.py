@@ -1,7 +1,10 @@
 """The vanilla GAN of the framework the article builds on (infoGAN's MNIST nets): its nets, its training graph
 (losses, optimisers, the step) and its samplers, and the calls that run them.
 
-training/loop.py drives the training; evaluation/ and export/ use the samplers that build_sampler builds alone.
+The model builds its graph and runs one step; it writes no file. training/ drives it (the loop, the random
+streams, checkpoints through training/checkpoints.of_model, every output file); evaluation/ and export/ use the
+samplers that build_sampler builds alone. Each extension enters at one method: batch_norm (towers, classes,
+batch parts), variable_getter (spectral norm, bfloat16), attention_slot (SAGAN.py).
 """
 import contextlib
 
@@ -183,32 +186,44 @@ class GAN:
                                              self.averaged.attention_blocks))
 
     def _build_model(self):
-        config = self.config
         self._build_placeholders()
+        passes = self._build_training_passes()
+        self._build_losses(passes)
+        self._build_step(passes)
+        self.trains = True
+
+    def _build_training_passes(self):
+        """G's and D's training-mode passes, one per tower (one device: one pass, as the framework builds it), as
+        {'towers', 'fakes', 'fake_labels', 'real_logits', 'fake_logits', 'g_pass', 'd_pass'}; g_pass and d_pass hold
+        what the first tower's passes added to the collections whose updates run once a step."""
+        config = self.config
         self.towers = replicas.towers(self.placement.devices, self.placement.params_device, self.placement.sync_bn)
         towers = self.towers or [None]
         inputs, zs = (replicas.slices(t, len(self.towers)) for t in (self.inputs, self.z))
         real_ys, fake_ys = ([replicas.slices(t, len(self.towers)) for t in (self.real_labels, self.fake_labels)]
                             if config.conditional else [[None] * len(zs)] * 2)
-        fakes, real_logits, fake_logits = [], [], []
+        passes = {"towers": towers, "fakes": [], "fake_labels": fake_ys, "real_logits": [], "fake_logits": []}
         for tower, inputs_part, z_part, real_y, fake_y in zip(towers, inputs, zs, real_ys, fake_ys):
             with tower.scope() if tower else contextlib.nullcontext():  # the first creates the variables
-                reuse = bool(fakes)
+                reuse = bool(passes["fakes"])
                 with new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as g_entries:
                     G = self.generator(z_part, is_training=True, reuse=reuse, labels=fake_y, tower=tower)
                 D_real_logits, D_fake_logits, d_entries = self.step.discriminate(
                     self._training_discriminator(tower), inputs_part, G, real_y, fake_y, reuse)
-            if not fakes:
-                g_pass, d_pass = g_entries, d_entries
-            fakes.append(G)
-            real_logits.append(D_real_logits)
-            fake_logits.append(D_fake_logits)
+            if not reuse:
+                passes.update(g_pass=g_entries, d_pass=d_entries)
+            passes["fakes"].append(G)
+            passes["real_logits"].append(D_real_logits)
+            passes["fake_logits"].append(D_fake_logits)
+        return passes
 
-        d_losses, self.g_loss_of = LOSSES[config.loss]
-        d_terms = [d_losses(real, fake) for real, fake in zip(real_logits, fake_logits)]
+    def _build_losses(self, passes):
+        """The losses of --loss, averaged over the towers; the nets' trainable variables and attention scales."""
+        d_losses, self.g_loss_of = LOSSES[self.config.loss]
+        d_terms = [d_losses(real, fake) for real, fake in zip(passes["real_logits"], passes["fake_logits"])]
         self.d_loss_real, self.d_loss_fake = (replicas.mean_of([t[i] for t in d_terms]) for i in (0, 1))
         self.d_loss = self.d_loss_real + self.d_loss_fake
-        self.g_loss = replicas.mean_of([self.g_loss_of(fake) for fake in fake_logits])
+        self.g_loss = replicas.mean_of([self.g_loss_of(fake) for fake in passes["fake_logits"]])
 
         # Split by top-level scope: D's attention block has a variable called g_conv.
         self.d_vars = tf1.trainable_variables(scope="discriminator/")
@@ -216,6 +231,10 @@ class GAN:
         self.attention_scales = {name: v for name, v in ((scale_name(v), v) for v in tf1.trainable_variables())
                                  if name is not None}
 
+    def _build_step(self, passes):
+        """The optimisers, the samplers, and the training step as --train_step schedules it: D's update, then G's,
+        each followed by what moves once a step (spectral norm's u, the schedule's own updates, the averaged G)."""
+        config, g_pass, d_pass = self.config, passes["g_pass"], passes["d_pass"]
         self.global_step = tf1.train.get_or_create_global_step()
         # --lr_decay_start: the trainer feeds the schedule's factor (config.learning_rate_scale) each step.
         self.lr_scale = tf1.placeholder_with_default(1.0, [], name="lr_scale")
@@ -226,11 +245,10 @@ class GAN:
 
         def d_update():  # D's step, then spectral norm's u of D from the pass that moves it
             return then(d_optimizer.apply_gradients(self._gradients(d_optimizer, self.d_loss, self.d_vars)),
-                        lambda: [tf1.assign(u, u_next) for u, u_next in zip(d_pass[SN_U], d_pass[SN_U_NEXT])])
+                        lambda: spectral_norm.u_updates(d_pass))
 
         def g_after():  # G's u, what the schedule adds, then the averaged G
-            ops = [tf1.assign(u, u_next) for u, u_next in zip(g_pass[SN_U], g_pass[SN_U_NEXT])]
-            ops += self.step.g_pass_updates(g_pass)
+            ops = spectral_norm.u_updates(g_pass) + self.step.g_pass_updates(g_pass)
             with tf.control_dependencies(ops):  # the average takes this step's weights
                 return ops + self.averaged.build_update(self.g_vars)
 
@@ -240,13 +258,12 @@ class GAN:
 
         def g_loss_after_d_step():  # G's loss through D again, each tower's D on its own fakes
             losses = []
-            for tower, G, fake_y in zip(towers, fakes, fake_ys):
+            for tower, G, fake_y in zip(passes["towers"], passes["fakes"], passes["fake_labels"]):
                 with tower.scope() if tower else contextlib.nullcontext():
                     losses.append(self.g_loss_of(self._training_discriminator(tower)(G, fake_y, True, 1)))
             return replicas.mean_of(losses)
 
         self.step.build(d_update, g_update, self.g_loss, g_loss_after_d_step)
-        self.trains = True
 
     def count_parameters(self):
         """(G's, D's) trainable parameters, from the two nets alone in a graph of their own: counting them needs

@@ -28,4 +28,5 @@ class SAGAN(GAN):
     def attention_names(self):
         """(net, side) of each attention block, in the order the nets build them: G from 7, D from 14."""
         sides = self.config.attention_at
-        return [("generator", side) for side in sides] + [("discriminator", side) for side in sorted(sides, reverse=True)]
+        return ([("generator", side) for side in sides]
+                + [("discriminator", side) for side in sorted(sides, reverse=True)])

@@ -193,7 +193,8 @@ def recipe_tags(config):
             tags.append("att" + config.attention)
         if config.attention_at != default.attention_at:
             tags.append("at" + "-".join(map(str, config.attention_at)))
-    for key, prefix, default_value in (("lr_d", "lrd", default.d_learning_rate), ("lr_g", "lrg", default.g_learning_rate),
+    for key, prefix, default_value in (("lr_d", "lrd", default.d_learning_rate),
+                                       ("lr_g", "lrg", default.g_learning_rate),
                                        ("beta1", "b1", default.beta1), ("beta2", "b2", default.beta2)):
         if key in fields and fields[key] != default_value:
             tags.append(prefix + _number(fields[key]))

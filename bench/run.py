@@ -153,7 +153,8 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
     model.run_train_step(batch, streams.batch_z(model.config, 0))  # TF optimises the graph on the first run
     started = time.perf_counter()
     with model.sess.graph.as_default():
-        trainer.train(model, folders, TrainConfig(epoch=1), lambda message: print(message, file=sys.stderr), evaluate_epoch)
+        trainer.train(model, folders, TrainConfig(epoch=1), lambda message: print(message, file=sys.stderr),
+                      evaluate_epoch)
     epoch_seconds = time.perf_counter() - started
     started = time.perf_counter()
     for step in range(bare_steps):
@@ -248,9 +249,10 @@ def main(argv=None):
     from evaluation.classifier import trained_classifier
     from common.data import load_splits
 
+    quick_scaling = ["--batch_size", "8", "--steps", "3", "--rounds", "2", "--warmup", "1"]
     settings = dict(batch_size=8, steps=3, rounds=2, warmup=1, matmul_size=256, matmul_seconds=0.5,
                     sn_iterations=3, sample_count=64, eval_samples=64, bare_steps=3, epoch_images=256,
-                    scaling=["--batch_size", "8", "--steps", "3", "--rounds", "2", "--warmup", "1"]) if args.quick else \
+                    scaling=quick_scaling) if args.quick else \
         dict(batch_size=64, steps=40, rounds=7, warmup=10, matmul_size=2048, matmul_seconds=10,
              sn_iterations=200, sample_count=10_000, eval_samples=10_000, bare_steps=200, epoch_images=None, scaling=[])
     if args.rounds:

@@ -100,7 +100,8 @@ def format_markdown(report):
                   "update, ms (share of a step) | spectral norm and the average together |", "|---|---|---|---|---|"]
         lines += [f"| {name} | {r['sn']['images_per_second']:.0f} ({r['sn']['of_default']:.3f}) | "
                   f"{r['paper']['images_per_second']:.0f} ({r['paper']['of_default']:.3f}) | "
-                  f"{1000 * r['average_update']['seconds']:.1f} ({100 * r['average_update']['share_of_default_step']:.1f}%)"
+                  f"{1000 * r['average_update']['seconds']:.1f} "
+                  f"({100 * r['average_update']['share_of_default_step']:.1f}%)"
                   f" | {100 * r['sn_and_average_share']:+.1f}%{sn_interval(r)} |" for name, r in recipes]
     if scaling_of(report):
         lines += ["", "| model | 1 device, images/s | 2 towers, images/s (× 1 device) | 2 towers with --sync_bn (× 1 "

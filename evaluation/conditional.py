@@ -61,7 +61,8 @@ def classification_accuracy(train_images, train_labels, test_images, test_labels
 
 def real_classification_accuracy(yardstick):
     """The classification accuracy score's baseline: the classifier trained on real images from outside the
-    reference (as many as yardstick.cas_images, where there are), tested on the reference. Computed once per yardstick."""
+    reference (as many as yardstick.cas_images, where there are), tested on the reference. Computed once per
+    yardstick."""
     if yardstick.real_cas is None:
         split, rng = yardstick.split, np.random.default_rng(0)
         outside = np.concatenate([split["classifier"], split["floor"]])

@@ -34,6 +34,12 @@ def spectral_normed(w):
     return w * inverse_sigma(w)
 
 
+def u_updates(entries):
+    """The assignments that move each u of a pass to its next value, from the {collection: entries} that
+    common.graph.new_entries gathered around the pass."""
+    return [tf1.assign(u, u_next) for u, u_next in zip(entries[SN_U], entries[SN_U_NEXT])]
+
+
 def normed_weights(getter, name, *args, **kwargs):
     """A custom getter: a layer weight (WEIGHT_NAMES) comes back as w / sigma(w), every other variable as it is."""
     variable = getter(name, *args, **kwargs)

@@ -89,7 +89,7 @@ def test_a_conditional_sagan_conditions_every_bn_of_g_and_projects_in_d():
 def test_a_conditional_run_trains_samples_a_digit_and_evaluates(workdir, run_main, monkeypatch, capsys):
     import json
     from utils import load_samples
-    # A conditional run's exact resume is test_end_to_end's test_interrupted_and_resumed_run_matches_an_uninterrupted_one.
+    # A conditional run's exact resume: test_end_to_end's test_interrupted_and_resumed_run_matches_an_uninterrupted_one.
     assert run_main("--gan_type", "SAGAN", "--conditional", eval_every=1) == 0
     results = workdir / "results" / "SAGAN_mnist_8_62_cond"
     assert json.loads((results / "config.json").read_text())["model"]["conditional"] is True

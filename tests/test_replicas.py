@@ -240,7 +240,8 @@ def test_cluster_flags_and_tf_config_name_the_same_tasks():
     from common.errors import UserError
     tasks, index = cluster.cluster_from_flags("10.0.0.1:2222, 10.0.0.2:2222", 1)
     assert tasks == (("worker", "10.0.0.1:2222"), ("worker", "10.0.0.2:2222")) and index == 1
-    spec = {"cluster": {"worker": ["10.0.0.2:2222"], "chief": ["10.0.0.1:2222"]}, "task": {"type": "worker", "index": 0}}
+    spec = {"cluster": {"worker": ["10.0.0.2:2222"], "chief": ["10.0.0.1:2222"]},
+            "task": {"type": "worker", "index": 0}}
     tasks, index = cluster.cluster_from_tf_config(json.dumps(spec))
     assert tasks == (("chief", "10.0.0.1:2222"), ("worker", "10.0.0.2:2222")) and index == 1
     assert [cluster._task_name(tasks, i) for i in (0, 1)] == ["/job:chief/replica:0/task:0",
@@ -287,7 +288,8 @@ def test_a_worker_told_the_chief_is_done_serves_until_the_chief_has_gone():
     tokens.put(cluster.DONE)
     said = []
     watcher = threading.Thread(target=cluster._watch, daemon=True,
-                               args=(types.SimpleNamespace(task_index=1, probe_seconds=5.0), tokens, "127.0.0.1:%d" % chief.getsockname()[1], said.append))
+                               args=(types.SimpleNamespace(task_index=1, probe_seconds=5.0), tokens,
+                                     "127.0.0.1:%d" % chief.getsockname()[1], said.append))
     watcher.start()
     watcher.join(timeout=2)
     assert watcher.is_alive(), "the worker left while the chief still served"

@@ -99,7 +99,8 @@ class Checkpoints:
                 log(f"warning: {e}; trying the previous checkpoint")
                 continue
             except (tf.errors.OpError, ValueError) as e:
-                log(f"warning: checkpoint {path} cannot be restored ({type(e).__name__}); trying the previous checkpoint")
+                log(f"warning: checkpoint {path} cannot be restored ({type(e).__name__}); "
+                    "trying the previous checkpoint")
                 continue
             if without_average:
                 self.sess.run(self.copy_raw)
