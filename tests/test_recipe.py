@@ -133,6 +133,7 @@ def _fresh(tmp_path, sess, model_class=SAGAN, **flags):
     return model, checkpoints.of_model(model, Folders(checkpoint_dir=str(tmp_path)))
 
 
+@pytest.mark.trains
 def test_restored_variables_equal_the_saved_ones_the_average_included(tmp_path):
     with tf.Graph().as_default(), tf1.Session() as sess:
         model, saves = _fresh(tmp_path, sess, **PAPER)
@@ -150,6 +151,7 @@ def test_restored_variables_equal_the_saved_ones_the_average_included(tmp_path):
         np.testing.assert_array_equal(restored[name], value, err_msg=name)
 
 
+@pytest.mark.trains
 def test_a_checkpoint_from_before_the_average_restores_with_the_average_at_the_raw_weights(tmp_path):
     with tf.Graph().as_default(), tf1.Session() as sess:
         model, saves = _fresh(tmp_path, sess, GAN)

@@ -122,6 +122,7 @@ def test_the_classifier_score_of_one_class_is_one_not_a_rounding_below(seed):
     assert score >= 1.0 and score == pytest.approx(1.0, abs=1e-6)
 
 
+@pytest.mark.trains
 def test_an_old_classifier_is_retrained_once_with_one_line_and_a_stop_keeps_it_whole(workdir, run_main, tiny_run,
                                                                                      monkeypatch, capsys):
     from evaluation import classifier
