@@ -136,14 +136,14 @@ def _fresh(tmp_path, sess, model_class=SAGAN, **flags):
 @pytest.mark.trains
 def test_restored_variables_equal_the_saved_ones_the_average_included(tmp_path):
     with tf.Graph().as_default(), tf1.Session() as sess:
-        model, saves = _fresh(tmp_path, sess, **PAPER)
+        model, saves = _fresh(tmp_path, sess, **PAPER_RECIPE)
         batches, zs = random_batches(2)
         for batch, z in zip(batches, zs):
             model.run_train_step(batch, z)
         saved = dict(zip([v.op.name for v in tf1.global_variables()], sess.run(tf1.global_variables())))
         saves.save(2)
     with tf.Graph().as_default(), tf1.Session() as sess:
-        model, saves = _fresh(tmp_path, sess, **PAPER)
+        model, saves = _fresh(tmp_path, sess, **PAPER_RECIPE)
         assert saves.load(lambda message: None) == 2
         restored = dict(zip([v.op.name for v in tf1.global_variables()], sess.run(tf1.global_variables())))
     assert restored.keys() == saved.keys() and any(n.startswith("generator_ema/") for n in saved)
