@@ -82,31 +82,39 @@ def sess():
 
 
 @pytest.fixture(scope="session")
-def tiny_runs():
-    """{(gan_type, steps, flags): folder holding checkpoint/, results/ and logs/ of that run}: the tiny runs trained
-    so far in this test session (one per pytest-xdist worker)."""
-    return {}
+def tiny_runs(tmp_path_factory):
+    """The folder holding this test session's tiny runs, one subfolder each: shared by its pytest-xdist workers
+    (their base folders sit side by side in the session's), so each run trains once per session."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "tiny_runs"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture
-def tiny_run(workdir, run_main, tmp_path_factory, tiny_runs):
+def tiny_run(workdir, run_main, tiny_runs):
     """tiny_run(gan_type, steps=2, *flags): the run `--stop_after_steps steps` leaves, in workdir's checkpoint/,
-    results/ and logs/. Each (gan_type, steps, flags) trains once per test process and is copied into each test's
-    folder."""
+    results/ and logs/. Each (gan_type, steps, flags) trains once per test session, by whichever worker asks for it
+    first while the other waits, and is copied into each test's folder."""
+    import fcntl
+    import hashlib
     import shutil
 
     def copy(gan_type, steps=2, *flags):
-        key = (gan_type, steps, flags)
-        if key not in tiny_runs:
-            cache = tmp_path_factory.mktemp(f"tiny_{gan_type}_{steps}")
-            folders = {f"--{kind}_dir": str(cache / kind) for kind in ("checkpoint", "result", "log")}
-            assert run_main("--gan_type", gan_type, "--stop_after_steps", steps, *flags,
-                            *[x for flag, path in folders.items() for x in (flag, path)]) == 0
-            os.rename(cache / "result", cache / "results")
-            os.rename(cache / "log", cache / "logs")
-            tiny_runs[key] = cache
+        name = f"{gan_type}_{steps}_{hashlib.sha256(repr(flags).encode()).hexdigest()[:12]}"
+        cache = tiny_runs / name
+        with open(tiny_runs / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (cache / "complete").exists():
+                shutil.rmtree(cache, ignore_errors=True)  # a worker that failed midway left it
+                folders = {f"--{kind}_dir": str(cache / kind) for kind in ("checkpoint", "result", "log")}
+                assert run_main("--gan_type", gan_type, "--stop_after_steps", steps, *flags,
+                                *[x for flag, path in folders.items() for x in (flag, path)]) == 0
+                os.rename(cache / "result", cache / "results")
+                os.rename(cache / "log", cache / "logs")
+                (cache / "complete").touch()
         for kind in ("checkpoint", "results", "logs"):
-            shutil.copytree(tiny_runs[key] / kind, workdir / kind, dirs_exist_ok=True)
+            shutil.copytree(cache / kind, workdir / kind, dirs_exist_ok=True)
     return copy
 
 

@@ -178,8 +178,8 @@ def test_papers_recipe_with_attention_at_7_and_14_trains_samples_evaluates_and_d
     model_dir = "SAGAN_mnist_8_62_paper_at7-14"
     # Resuming is test_end_to_end's; restoring the recipe's every variable (u included) is
     # test_restored_variables_equal_the_saved_ones_the_average_included's.
-    assert run_main(*flags) == 0
-    assert checkpoint_step(model_dir)[0] == 2 * STEPS_PER_EPOCH
+    assert run_main(*flags, epoch=1) == 0
+    assert checkpoint_step(model_dir)[0] == STEPS_PER_EPOCH
     results = workdir / "results" / model_dir
     rows = read_csv(str(results / "steps.csv"))
     assert all(rows[-1][g] != "" for g in ("gamma_g", "gamma_d", "gamma_g14", "gamma_d14"))
@@ -187,7 +187,7 @@ def test_papers_recipe_with_attention_at_7_and_14_trains_samples_evaluates_and_d
     assert load_samples(results / "samples_ema.npz")[0].shape == (10, 28, 28, 1)
     assert run_main(*flags, "--phase", "eval", "--num_eval_samples", 100) == 0
     metrics = json.loads((results / "metrics.json").read_text())
-    assert metrics["step"] == 2 * STEPS_PER_EPOCH and np.isfinite(metrics["model_ema"]["fcd"])
+    assert metrics["step"] == STEPS_PER_EPOCH and np.isfinite(metrics["model_ema"]["fcd"])
     assert metrics["model"]["fcd"] != metrics["model_ema"]["fcd"]
     assert "averaged G" in capsys.readouterr().out
     assert run_main(*flags, "--phase", "attention", "--weights", "ema") == 0
