@@ -136,7 +136,8 @@ class GAN:
     # ------------------------------------------------------------ graph
 
     def build_model(self):
-        """Losses, optimisers, the training step, the averaged G, the samplers and the savers.
+        """Losses, optimisers, the training step, the averaged G and the samplers (training/checkpoints.of_model
+        makes their savers).
 
         With several devices (self.placement), one tower per device takes its slice of the batch.
         """
@@ -147,8 +148,8 @@ class GAN:
 
     def build_sampler(self, discriminator=False):
         """Only what sampling, measuring and drawing attention run: G and the averaged G in inference mode (and
-        D's, with discriminator, for its attention maps), the global step, and the savers of exactly their
-        variables. No loss, optimiser or training step: a checkpoint's other variables are left unread."""
+        D's, with discriminator, for its attention maps), and the global step. No loss, optimiser or training
+        step: training/checkpoints.of_model restores exactly these variables, leaving a checkpoint's others unread."""
         tf1.set_random_seed(self.config.seed)
         self._build_placeholders()
         self.global_step = tf1.train.get_or_create_global_step()
