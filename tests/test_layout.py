@@ -119,6 +119,13 @@ def tracked_files():
     return set(done.stdout.splitlines()) if done.returncode == 0 else None
 
 
+README_LIMIT_BYTES = 8 * 1024  # a front page; the rest belongs in docs/
+
+
+def test_readme_is_a_front_page():
+    assert os.path.getsize(os.path.join(ROOT, "README.md")) <= README_LIMIT_BYTES
+
+
 def documents():
     """README.md and every markdown page under docs/, as paths relative to the repository."""
     found = ["README.md"]

@@ -13,6 +13,7 @@ import tensorflow as tf
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from config import NUM_CLASSES
 from common.graph import new_entries
+from extensions import spectral_norm
 from extensions.spectral_norm import SN_U, SN_U_NEXT
 from training import streams
 
@@ -44,15 +45,14 @@ class AveragedGenerator:
             self.images = generator(z, is_training=False, reuse=False, scope=SCOPE, custom_getter=_not_trainable,
                                     labels=labels)
         self.attention_blocks = list(zip(*(attention[c] for c in blocks)))  # (beta, scale, share), as G builds them
-        first_bn, first_sn = (len(tf1.get_collection(c)) for c in (BN_MOVING_AVERAGES, SN_U))
-        generator(z, is_training=True, reuse=True, scope=SCOPE,  # batch statistics, for standing ones
-                  custom_getter=_not_trainable, labels=labels)
-        averages = tf1.get_collection(BN_MOVING_AVERAGES)[first_bn:]
-        self.batch_statistics = tf1.get_collection(BN_BATCH_STATISTICS)[first_bn:]
+        with new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as training_pass:
+            generator(z, is_training=True, reuse=True, scope=SCOPE,  # batch statistics, for standing ones
+                      custom_getter=_not_trainable, labels=labels)
+        averages = training_pass[BN_MOVING_AVERAGES]
+        self.batch_statistics = training_pass[BN_BATCH_STATISTICS]
         self.statistic_inputs = [tf1.placeholder(tf.float32, v.shape) for v in averages]
         self.set_statistics = tf.group(*[tf1.assign(v, p) for v, p in zip(averages, self.statistic_inputs)])
-        self.iterate_u = tf.group(*[tf1.assign(u, u_next) for u, u_next in
-                                    zip(tf1.get_collection(SN_U)[first_sn:], tf1.get_collection(SN_U_NEXT)[first_sn:])])
+        self.iterate_u = tf.group(*spectral_norm.u_updates(training_pass))
 
         raw = {v.op.name: v for v in tf1.global_variables("generator/")}
         self.pairs = [(raw["generator/" + v.op.name[len(SCOPE) + 1:]], v) for v in tf1.global_variables(SCOPE + "/")
