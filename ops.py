@@ -68,8 +68,12 @@ def linear(input_, output_size, scope="linear", stddev=0.02, bias_start=0.0):
 
 
 def lrelu(x, leak=0.2, name="lrelu"):
-    """Leaky ReLU, the framework's max(x, leak * x), as one kernel each way."""
-    return tf.nn.leaky_relu(x, alpha=leak, name=name)
+    """Leaky ReLU, the framework's: max(x, leak * x).
+
+    Written as the framework writes it for its gradient at 0, which is 1 (Maximum's gradient takes x >= leak * x);
+    tf.nn.leaky_relu's is leak there, and a real batch's black background puts many of d_conv1's values at 0.
+    """
+    return tf.maximum(x, leak * x, name=name)
 
 
 def update_moving_average(average, statistic, decay=BN_DECAY):

@@ -189,3 +189,37 @@ def test_variable_names_and_shapes_are_those_old_checkpoints_hold(built, model_c
         # One averaged copy of each of G's variables, batch-norm averages included.
         raw_g = {n for n in expected["global"] if n.startswith("generator/") and "Adam" not in n}
         assert {n.replace("generator_ema/", "generator/", 1) for n in added} == raw_g
+
+
+def test_ds_first_step_on_a_black_background_is_the_frameworks(monkeypatch):
+    """D's gradient at step 1 on a real batch whose background is exactly 0, against the same D built with the
+    framework's lrelu, tf.maximum(x, 0.2 x): with d_conv1's biases at 0 most of its values sit at the kink, where
+    tf.nn.leaky_relu's gradient (0.2) is not the framework's (1)."""
+    import GAN as gan_module
+    rng = np.random.default_rng(3)
+    batch = np.zeros((16, 28, 28, 1), np.float32)
+    batch[:, 8:20, 10:18] = rng.uniform(0.5, 1.0, (16, 12, 8, 1))  # a stroke on black, as MNIST's digits are
+
+    def d_gradients(lrelu=None, values=None):
+        if lrelu is not None:
+            monkeypatch.setattr(gan_module, "lrelu", lrelu)
+        with tf.Graph().as_default(), tf1.Session() as sess:
+            tf1.set_random_seed(0)
+            model = build(GAN, sess, build_now=False)
+            logit = model.discriminator(tf.constant(batch), is_training=True)[1]
+            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(logits=logit, labels=tf.ones_like(logit)))
+            variables = tf1.trainable_variables("discriminator/")
+            sess.run(tf1.global_variables_initializer())
+            if values is not None:
+                load_values(sess, {v: values[v.op.name] for v in variables})
+            named = {v.op.name: v for v in variables}
+            return sess.run(named), sess.run(dict(zip(named, tf.gradients(loss, variables))))
+        monkeypatch.undo()
+
+    values, ours = d_gradients()
+    _, framework = d_gradients(lambda x, leak=0.2, name="lrelu": tf.maximum(x, leak * x, name=name), values)
+    at_zero = framework["discriminator/d_conv1/biases"]
+    assert np.abs(at_zero).max() > 0
+    for name, gradient in framework.items():
+        np.testing.assert_allclose(ours[name], gradient, rtol=1e-4, atol=1e-5 * np.abs(gradient).max(),
+                                   err_msg=name)

@@ -228,14 +228,15 @@ def test_sibling_convolutions_are_the_separate_convolutions(sess, normed):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
 
 
-def test_leaky_relu_kernel_matches_the_frameworks_maximum_and_its_gradient(sess):
-    values = np.array([-3.0, -0.5, -1e-6, 1e-6, 0.5, 3.0], np.float32)
+def test_lrelu_is_the_frameworks_maximum_in_value_and_gradient_zero_included(sess):
+    values = np.array([-3.0, -0.5, -1e-6, 0.0, -0.0, 1e-6, 0.5, 3.0], np.float32)
     x = tf.constant(values)
-    outs = {True: ops.lrelu(x), False: tf.maximum(x, 0.2 * x)}  # the framework's lrelu, as the reference
-    grads = {fused: tf.gradients(out, x)[0] for fused, out in outs.items()}
+    outs = {"ops": ops.lrelu(x), "framework": tf.maximum(x, 0.2 * x)}  # the framework's lrelu, as the reference
+    grads = {name: tf.gradients(out, x)[0] for name, out in outs.items()}
     got = sess.run({"out": outs, "grad": grads})
-    assert got["out"][True].tolist() == got["out"][False].tolist()
-    assert got["grad"][True].tolist() == got["grad"][False].tolist() == pytest.approx([0.2] * 3 + [1.0] * 3)
+    assert got["out"]["ops"].tolist() == got["out"]["framework"].tolist()
+    # at 0 (either sign) the gradient is 1, as TF1's Maximum gradient (x >= leak * x) gives it; leaky_relu's is 0.2
+    assert got["grad"]["ops"].tolist() == got["grad"]["framework"].tolist() == pytest.approx([0.2] * 3 + [1.0] * 5)
 
 
 def test_bfloat16_inputs_compute_in_bfloat16_on_float32_weights(sess):
