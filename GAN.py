@@ -64,9 +64,12 @@ class GAN:
         if config.conditional and images is not None and labels is None:
             raise ValueError("a conditional model trains on labelled images")
         if images is not None:
-            if config.batch_size > len(images):
-                raise UserError(f"--batch_size {config.batch_size} is larger than the dataset ({len(images)} images)")
+            if config.batch_size * config.d_steps > len(images):
+                raise UserError(f"--batch_size {config.batch_size} times --d_steps {config.d_steps} is larger than "
+                                f"the dataset ({len(images)} images)")
             self.num_batches = len(images) // config.batch_size  # the last incomplete batch is dropped
+            # G updates per epoch: each takes d_steps batches, one per D update; an incomplete group is dropped
+            self.steps_per_epoch = self.num_batches // config.d_steps
 
     # ------------------------------------------------------------ nets
 
@@ -181,10 +184,14 @@ class GAN:
         for net, built in (("generator", g_blocks), ("discriminator", d_blocks)):
             names = [name for name in self.attention_names() if name[0] == net]
             self.attention_blocks.update(zip(names, zip(*(built[c] for c in blocks))))
-        self.averaged = AveragedGenerator(self.generator, config, self.z,
-                                          self.global_step if config.ema_warmup else None, sample_y)
-        self.ema_attention_blocks = dict(zip([n for n in self.attention_names() if n[0] == "generator"],
-                                             self.averaged.attention_blocks))
+        # {weights: AveragedGenerator} of the averaged G ("ema") and of each --ema_widths' (ema_sigma<width>)
+        self.averages = {weights: AveragedGenerator(self.generator, config, self.z, self.global_step, sample_y,
+                                                    run_config.weights_width(weights))
+                         for weights in config.weights[1:]}
+        self.averaged = self.averages["ema"]
+        g_names = [n for n in self.attention_names() if n[0] == "generator"]
+        self.averaged_attention_blocks = {weights: dict(zip(g_names, averaged.attention_blocks))
+                                          for weights, averaged in self.averages.items()}
 
     def _build_model(self):
         self._build_placeholders()
@@ -250,8 +257,8 @@ class GAN:
 
         def g_after():  # G's u, what the schedule adds, then the averaged G
             ops = spectral_norm.u_updates(g_pass) + self.step.g_pass_updates(g_pass)
-            with tf.control_dependencies(ops):  # the average takes this step's weights
-                return ops + self.averaged.build_update(self.g_vars)
+            with tf.control_dependencies(ops):  # the averages take this step's weights
+                return ops + [op for averaged in self.averages.values() for op in averaged.build_update(self.g_vars)]
 
         def g_update(g_loss):
             return then(g_optimizer.apply_gradients(self._gradients(g_optimizer, g_loss, self.g_vars),
@@ -313,23 +320,33 @@ class GAN:
             feed[self.real_labels] = labels[0]
         return self.step.run(self.sess, d_losses, feed, g_feed)
 
+    def run_d_step(self, batch, z, lr_scale=1.0, labels=None):
+        """One D update alone on a batch, as run_train_step's D update (--d_steps runs d_steps - 1 of them before
+        each run_train_step); returns nothing."""
+        feed = {self.inputs: batch, self.z: z, self.lr_scale: lr_scale}
+        if self.config.conditional:
+            feed.update({self.real_labels: labels[0], self.fake_labels: labels[1]})
+        self.step.run_d(self.sess, feed)
+
     def gamma_values(self):
         """{'gamma_g': float, ...} of the attention blocks' scales there are (GAN: {}), named by scale_name."""
         return {name: float(value[0]) for name, value in self.sess.run(self.attention_scales).items()}
 
     def initialize(self):
-        """Initialise every variable; the averaged G starts as G."""
+        """Initialise every variable; the averaged Gs start as G."""
         self.sess.run(tf1.global_variables_initializer())
-        self.sess.run(self.averaged.copy_raw)
+        self.sess.run([averaged.copy_raw for averaged in self.averages.values()])
 
     # ------------------------------------------------------------ sampling
 
     def generate_from(self, z, weights="raw", labels=None):
-        """Images of G (weights 'raw') or of the averaged G ('ema') in inference mode for each row of z (and of
-        labels, for a conditional model), uint8."""
-        if weights == "ema":
-            self.averaged.refresh(self.sess)
-        images = self.averaged.images if weights == "ema" else self.fake_images
+        """Images of G (weights 'raw'), of the averaged G ('ema') or of a power-function average ('ema_sigma<width>')
+        in inference mode for each row of z (and of labels, for a conditional model), uint8."""
+        if weights != "raw" and weights not in self.averages:
+            raise UserError(f"--weights {weights}: this model keeps {', '.join(self.config.weights)}")
+        if weights != "raw":
+            self.averages[weights].refresh(self.sess)
+        images = self.averages[weights].images if weights != "raw" else self.fake_images
         chunks = []
         for s in range(0, len(z), SAMPLE_CHUNK):
             feed = {self.z: z[s:s + SAMPLE_CHUNK]}

@@ -11,6 +11,8 @@ MODEL_NAMES = ("GAN", "SAGAN")  # the registry: each is class <name> in <name>.p
 DATASETS = ("mnist", "fashion-mnist")
 NUM_CLASSES = 10  # of both datasets: the labels a conditional model draws, the classes the metrics' classifier reads
 WEIGHTS = ("raw", "ema")  # which G: its own weights, or their moving average (the averaged G)
+WIDTH_WEIGHTS = "ema_sigma"  # and ema_sigma<width>: one of --ema_widths' power-function averages
+MAX_EMA_WIDTH = 0.28  # a power-function average is at most about 0.29 wide: gamma 0's, uniform over the run
 PRECISIONS = ("float32", "bfloat16")
 TRAIN_STEPS = ("fused", "literal")
 PRECISION_SUFFIX = {"float32": "", "bfloat16": "_bf16"}  # of model_dir: precisions never share a run
@@ -65,6 +67,11 @@ class ModelConfig:
     conditional: bool = False
     # Batches of z (of batch_size) the averaged G's batch-norm statistics are taken over each time it is used.
     standing_batches: int = 64
+    # EDM2's power-function averages of G kept beside the averaged G, by their width relative to the run (sigma_rel).
+    ema_widths: Tuple[float, ...] = ()
+    # D updates per G update, each on its own real batch (Lucic et al. 2018; WGAN's n_critic); an epoch stays one
+    # pass over the data, so it has 1/d_steps as many G updates.
+    d_steps: int = 1
 
     def __post_init__(self):
         for field, allowed in (("gan_type", MODEL_NAMES), ("dataset", DATASETS), ("precision", PRECISIONS),
@@ -79,6 +86,17 @@ class ModelConfig:
         object.__setattr__(self, "attention_at", tuple(sorted(set(self.attention_at))))
         if self.lr_decay_start is not None and not 0 <= self.lr_decay_start < 1:
             raise ValueError(f"lr_decay_start {self.lr_decay_start} is not in [0, 1)")
+        object.__setattr__(self, "ema_widths", tuple(sorted(set(float(w) for w in self.ema_widths))))
+        if not all(0 < w <= MAX_EMA_WIDTH for w in self.ema_widths):
+            raise ValueError(f"ema_widths {self.ema_widths}: each width is in (0, {MAX_EMA_WIDTH}]")
+        if int(self.d_steps) != self.d_steps or self.d_steps < 1:
+            raise ValueError(f"d_steps {self.d_steps} is not a whole number of at least 1")
+        object.__setattr__(self, "d_steps", int(self.d_steps))
+
+    @property
+    def weights(self):
+        """The names of the Gs a run of this configuration keeps: raw, ema, then ema_sigma<width> for each width."""
+        return WEIGHTS + tuple(width_weights(w) for w in self.ema_widths)
 
     @property
     def g_spectral_norm(self):
@@ -170,6 +188,21 @@ def _number(value):
     return format(value, ".10g")
 
 
+def width_weights(width):
+    """The --weights name of the power-function average of width: ema_sigma0.1."""
+    return WIDTH_WEIGHTS + _number(width)
+
+
+def weights_width(weights):
+    """The width of an ema_sigma<width> name, or None for raw, ema and names that are none of these."""
+    if not weights.startswith(WIDTH_WEIGHTS):
+        return None
+    try:
+        return float(weights[len(WIDTH_WEIGHTS):])
+    except ValueError:
+        return None
+
+
 def recipe_tags(config):
     """The non-default training choices of config as short tags, in a fixed order; [] for the article's."""
     default = ModelConfig(config.gan_type)
@@ -204,6 +237,8 @@ def recipe_tags(config):
         tags.append("emawarmup")
     if config.lr_decay_start is not None:
         tags.append("lrdecay" + _number(config.lr_decay_start))
+    if config.d_steps != default.d_steps:
+        tags.append(f"dsteps{config.d_steps}")
     if config.conditional:
         tags.append("cond")
     return tags
@@ -225,7 +260,7 @@ _SUFFIX_PRECISION = {suffix: precision for precision, suffix in PRECISION_SUFFIX
 _MODEL_DIR = re.compile(rf"^({'|'.join(MODEL_NAMES)})_({'|'.join(map(re.escape, DATASETS))})_(\d+)_(\d+)"
                         rf"(?:_seed(\d+))?((?:_[a-z][a-z0-9.e+-]*)*?)({'|'.join(map(re.escape, _SUFFIX_PRECISION))})$")
 _NUMBER_TAGS = {"lrd": "lr_d", "lrg": "lr_g", "b1": "beta1", "b2": "beta2", "ema": "ema_decay",
-                "lrdecay": "lr_decay_start"}
+                "lrdecay": "lr_decay_start", "dsteps": "d_steps"}
 
 
 def _parse_tag(tag, fields):
@@ -249,7 +284,7 @@ def _parse_tag(tag, fields):
     else:
         prefix = next((p for p in sorted(_NUMBER_TAGS, key=len, reverse=True) if tag.startswith(p)), None)
         try:
-            fields[_NUMBER_TAGS[prefix]] = float(tag[len(prefix):])
+            fields[_NUMBER_TAGS[prefix]] = (int if prefix == "dsteps" else float)(tag[len(prefix):])
         except (KeyError, TypeError, ValueError):
             return False
     return True

@@ -4,8 +4,9 @@ import math
 import os
 import sys
 
-from config import (ATTENTION_BLOCKS, ATTENTION_SIDES, DATASETS, LOSSES, MODEL_NAMES, PAPER_RECIPE, PRECISIONS,
-                    SN_NETS, TRAIN_STEPS, WEIGHTS, EvalConfig, Folders, ModelConfig, ParallelConfig, TrainConfig)
+from config import (ATTENTION_BLOCKS, ATTENTION_SIDES, DATASETS, LOSSES, MAX_EMA_WIDTH, MODEL_NAMES, PAPER_RECIPE,
+                    PRECISIONS, SN_NETS, TRAIN_STEPS, WEIGHTS, WIDTH_WEIGHTS, EvalConfig, Folders, ModelConfig,
+                    ParallelConfig, TrainConfig, weights_width)
 
 PHASES = ("train", "sample", "eval", "attention", "compare", "export")
 RECIPES = {"article": {}, "paper": PAPER_RECIPE}  # presets of flags; a flag given explicitly wins
@@ -70,6 +71,26 @@ def side_list(text):
     return sides
 
 
+def width_list(text):
+    """argparse type: widths of power-function averages, e.g. '0.05,0.1,0.2'."""
+    try:
+        widths = tuple(sorted({float(part) for part in text.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 0.05,0.1") from None
+    if not all(0 < w <= MAX_EMA_WIDTH for w in widths):
+        raise argparse.ArgumentTypeError(f"{text!r}: each width is in (0, {MAX_EMA_WIDTH}]")
+    return widths
+
+
+def weights_name(text):
+    """argparse type: raw, ema, or ema_sigma<width> of an --ema_widths average."""
+    width = weights_width(text)
+    if text not in WEIGHTS and (width is None or not 0 < width <= MAX_EMA_WIDTH):
+        raise argparse.ArgumentTypeError(f"{text!r} is none of raw, ema, {WIDTH_WEIGHTS}<width> (e.g. "
+                                         f"{WIDTH_WEIGHTS}0.1)")
+    return text
+
+
 def device_list(text):
     """argparse type: a count of devices, or device names separated by commas."""
     if text.isdigit():
@@ -125,6 +146,11 @@ def build_parser():
     p.add_argument("--ema_warmup", action=argparse.BooleanOptionalAction, default=model.ema_warmup,
                    help="warm the average up: at G update t its decay is min(--ema_decay, (1 + t) / (10 + t)), as "
                         "in TensorFlow's ExponentialMovingAverage with num_updates")
+    p.add_argument("--ema_widths", type=width_list, default=model.ema_widths,
+                   help="also keep EDM2's power-function averages of G of these widths (sigma_rel, relative to the "
+                        "run's length), e.g. 0.05,0.1,0.2; --weights ema_sigma0.1 names one; eval measures each")
+    p.add_argument("--d_steps", type=bounded_int(1, 100), default=model.d_steps,
+                   help="D updates per G update, each on its own real batch; an epoch stays one pass over the data")
     p.add_argument("--lr_decay_start", type=bounded_float(0.0, 0.999, low_open=False), default=model.lr_decay_start,
                    help="both learning rates fall linearly to 0 from this fraction of the --epoch steps to the last")
     p.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=model.conditional,
@@ -132,10 +158,10 @@ def build_parser():
                         "gamma and beta, D is a projection discriminator; trained on the dataset's labels")
     p.add_argument("--digit", type=bounded_int(0, 9), default=None,
                    help="with --phase sample on a --conditional run: draw only this digit (default: the ten equally)")
-    p.add_argument("--weights", default=None, choices=WEIGHTS,
-                   help=f"which G the per-epoch grids, the best checkpoint, sample, attention and export use: its "
-                        f"own weights or their moving average (default: {train.weights}, and ema for export); eval "
-                        f"and compare report both")
+    p.add_argument("--weights", default=None, type=weights_name,
+                   help=f"which G the per-epoch grids, the best checkpoint, sample, attention and export use: raw (its "
+                        f"own weights), ema (their moving average) or {WIDTH_WEIGHTS}<width> (one of --ema_widths') "
+                        f"(default: {train.weights}, and ema for export); eval and compare report each")
     p.add_argument("--train_step", default=model.train_step, choices=TRAIN_STEPS,
                    help="fused: D and G steps in one session.run, G's forward pass shared; literal: the framework's "
                         "two session.run calls, G recomputed for the G step; the same kernels and updates")
@@ -222,6 +248,8 @@ def parse_args(argv=None):
         p.error(f"--samples goes with --phase eval, not --phase {args.phase}")
     if args.grid and not args.samples:
         p.error("--grid draws samples files: give them with --samples")
+    if args.phase == "train" and args.weights not in configs(args)[0].weights:
+        p.error(f"--weights {args.weights} is not kept by this run: add its width to --ema_widths")
     if args.gan_type is None and args.phase != "compare" and not args.samples:
         p.error("the following arguments are required: --gan_type")
     for flag in ("checkpoint_dir", "result_dir", "log_dir", "data_dir"):
@@ -280,9 +308,15 @@ class Run:
         return build(self.model_config, sess, images, labels, placement)
 
     def sampler(self, sess, discriminator=False):
-        """The chosen model with only its samplers built in sess's graph (and D, for its attention maps)."""
-        from config import build
-        return build(self.model_config, sess, sampler=True, discriminator=discriminator)
+        """The chosen model with only its samplers built in sess's graph (and D, for its attention maps), with every
+        power-function average its newest checkpoint holds."""
+        import dataclasses
+        from config import build, model_dir
+        from training.checkpoints import stored_widths
+        config = self.model_config
+        stored = stored_widths(self.folders.of("checkpoint", model_dir(config)))
+        config = dataclasses.replace(config, ema_widths=tuple(set(config.ema_widths) | set(stored)))
+        return build(config, sess, sampler=True, discriminator=discriminator)
 
 
 def train(run):

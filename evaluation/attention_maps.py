@@ -73,17 +73,18 @@ def show_attention(model, result_dir, real_images, queries, weights="raw", log=p
     """Draw G's maps on generated images and D's on real ones into result_dir; report each block's entropy, gamma
     and share.
 
-    weights 'ema' draws the averaged G's maps on its own images; D has one set of weights.
+    weights 'ema' (or ema_sigma<width>) draws that averaged G's maps on its own images; D has one set of weights.
     """
-    ema = weights == "ema"
-    blocks = {**model.attention_blocks, **(model.ema_attention_blocks if ema else {})}
+    ema = weights != "raw"
+    averaged = model.averages[weights] if ema else None
+    blocks = {**model.attention_blocks, **(model.averaged_attention_blocks[weights] if ema else {})}
     summary = {}
     for (net, side), (beta_tensor, scale, share_tensor) in blocks.items():
         fetches = [beta_tensor, scale, share_tensor]
         if net == "generator":
             if ema:
-                model.averaged.refresh(model.sess)
-            fake = model.averaged.images if ema else model.fake_images
+                averaged.refresh(model.sess)
+            fake = averaged.images if ema else model.fake_images
             feed = {model.z: streams.sample_z(model.config, NUM_IMAGES)}
             if model.config.conditional:  # the ten digits in turn
                 feed[model.fake_labels] = streams.sample_labels(model.config, NUM_IMAGES)
@@ -92,7 +93,7 @@ def show_attention(model, result_dir, real_images, queries, weights="raw", log=p
         else:
             images = real_images[:NUM_IMAGES]
             beta, scale_value, share = model.sess.run(fetches, {model.inputs: images / np.float32(255)})
-        name = f"{net}{'' if side == GRID else side}{'_ema' if ema and net == 'generator' else ''}"
+        name = f"{net}{'' if side == GRID else side}{'_' + weights if ema and net == 'generator' else ''}"
         gamma = float(scale_value[0])
         entropy, uniform = mean_entropy(beta), np.log(beta.shape[-1])
         os.makedirs(result_dir, exist_ok=True)

@@ -4,7 +4,7 @@ import json
 import os
 
 from common.errors import UserError
-from config import WEIGHTS, TrainConfig
+from config import WEIGHTS, WIDTH_WEIGHTS, TrainConfig, weights_width
 from training import samples, streams
 from common.interrupts import replaced_atomically
 from utils import PANEL_IMAGES, load_samples, save_panels
@@ -22,14 +22,21 @@ TABLE_ROWS = [("fcd", "FCD (lower is better)", "{:.3f}"), ("fcd_spread", "  its 
               ("mean_confidence", "mean classifier confidence", "{:.4f}")]
 
 
+def weights_suffix(weights):
+    """The suffix of a weights' metrics in metrics.json: model, model_ema, model_ema_sigma0.1."""
+    return "" if weights == "raw" else "_" + weights
+
+
 def evaluate(model, yardstick, num_samples, step=None):
-    """Metrics of num_samples generated images of both weights, and of as many real images of the floor set.
+    """Metrics of num_samples generated images of every weights the model keeps (raw, ema and --ema_widths'), and
+    of as many real images of the floor set.
 
     step, the checkpoint's, lets --phase compare tell a stale metrics.json from a current one.
     """
     result = {"model_dir": model.model_dir, "step": step, "num_samples": num_samples, **yardstick.about,
               "real_floor": yardstick.floor(num_samples)}
-    for weights, suffix in WEIGHT_SUFFIXES.items():  # "model" is G's own weights, "model_ema" their average
+    for weights in model.config.weights:  # "model" is G's own weights, "model_ema" their average
+        suffix = weights_suffix(weights)
         images = samples.draw(model, num_samples, weights)
         result["model" + suffix] = yardstick.measure(images)
         if model.config.conditional:  # the ten classes equally, in turn
@@ -73,7 +80,7 @@ def evaluate_samples_files(samples, yardstick, log=print):
     many real images; for checking published numbers without a checkpoint. Writes nothing."""
     results = []
     for path, images, about in samples:
-        suffix = WEIGHT_SUFFIXES.get(about.get("weights"), "")
+        suffix = weights_suffix(about.get("weights", "raw"))
         result = {"model_dir": f"{path} ({about.get('model_dir', 'no model_dir')}, step {about.get('step', '?')})",
                   "num_samples": len(images), **yardstick.about, "real_floor": yardstick.floor(len(images)),
                   "model" + suffix: yardstick.measure(images)}
@@ -100,7 +107,10 @@ def epoch_evaluator(yardstick, num_samples=TrainConfig.epoch_eval_samples):
 def format_table(result):
     """The metrics as a plain-text table, G's own weights, their average and the floor, then one memorisation
     line for each set of generated images."""
+    widths = sorted((key for key in result if key.startswith("model_" + WIDTH_WEIGHTS)),
+                    key=lambda key: weights_width(key[len("model_"):]))
     columns = [(part, label) for part, label in (("model", "raw G"), ("model_ema", "averaged G"),
+                                                 *((key, "σ " + key[len("model_" + WIDTH_WEIGHTS):]) for key in widths),
                                                  ("real_floor", "real floor")) if part in result]
     floor = result["real_floor"]
     draws = floor.get("draws", 1)

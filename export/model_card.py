@@ -35,7 +35,7 @@ def quality_lines(model, weights, step, result_dir):
     """The card's quality section: the run's metrics.json figures of these weights beside the floor, or how to
     measure them."""
     result = read_result(result_dir)
-    part = "model_ema" if weights == "ema" else "model"
+    part = "model" if weights == "raw" else "model_" + weights
     if result is None or part not in result:
         return ["Not measured. `python main.py " + command_flags(model.config) + " --phase eval` measures it: "
                 "10,000 samples against 10,000 real reference images, beside the floor."]
@@ -70,7 +70,7 @@ def write_model_card(model, weights, step, folder, result_dir):
                + (" : ten 7s" if config.conditional else ""),
                "print(images.shape, images.dtype)"]
     text = "\n".join([
-        f"# {model.model_dir}: G, {'averaged' if weights == 'ema' else 'raw'} weights, step {step:,}", "",
+        f"# {model.model_dir}: G, {'raw' if weights == 'raw' else 'averaged (' + weights + ')'} weights, step {step:,}", "",
         (f"The generator of SAGAN as {ARTICLE} writes it: the GAN collection framework's MNIST G with a "
          "self-attention block" if config.gan_type == "SAGAN" else
          f"The generator of the vanilla GAN of the GAN collection framework (infoGAN's MNIST nets), the baseline "

@@ -12,7 +12,7 @@ from common.errors import UserError
 from common.interrupts import activity, replaced_atomically
 from export.model_card import write_model_card
 from common.graph import load_values
-from training import checkpoints, ema
+from training import checkpoints
 
 tf1 = tf.compat.v1
 
@@ -37,16 +37,17 @@ def export(model, folders, weights="ema", log=print):
     if os.path.exists(path):
         raise UserError(f"{path} exists; nothing was changed: delete or move it to export again")
     step = checkpoints.of_model(model, folders).restore_trained(log)
-    if weights == "ema":
-        model.averaged.refresh(model.sess)  # the standing statistics, frozen into the export
-    source = ema.SCOPE if weights == "ema" else SCOPE
+    if weights != "raw":
+        model.averages[weights].refresh(model.sess)  # the standing statistics, frozen into the export
+    source = model.averages[weights].scope if weights != "raw" else SCOPE
     values = model.sess.run({v.op.name[len(source) + 1:]: v for v in tf1.global_variables(source + "/")})
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with activity(f"exporting {model.model_dir}", "no export folder was written"):
         with replaced_atomically(path) as tmp:
             write_saved_model(model, values, tmp)
             write_model_card(model, weights, step, tmp, folders.of("result", model.model_dir))
-    log(f"wrote G ({'averaged' if weights == 'ema' else 'raw'} weights, step {step}) as a SavedModel to {path}")
+    log(f"wrote G ({'raw' if weights == 'raw' else weights + ', averaged'} weights, step {step}) as a SavedModel to "
+        f"{path}")
     return path
 
 

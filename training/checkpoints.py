@@ -8,6 +8,7 @@ import re
 
 import tensorflow as tf
 
+from config import weights_width
 from training import ema
 from common.errors import CorruptCheckpoint, NonFinite, UserError
 
@@ -23,6 +24,21 @@ def latest_step(folder):
     if state is None or not state.model_checkpoint_path:
         return None
     return int(state.model_checkpoint_path.rsplit("-", 1)[1])
+
+
+def stored_widths(folder):
+    """The widths of the power-function averages (training/ema.width_scope) in folder's newest checkpoint; () when
+    there is none."""
+    state = tf1.train.get_checkpoint_state(folder) if os.path.isdir(folder) else None
+    if state is None or not state.model_checkpoint_path:
+        return ()
+    try:
+        names = [name for name, _ in tf1.train.list_variables(state.model_checkpoint_path)]
+    except Exception:  # a corrupt newest checkpoint: load() says so, and tries the one before
+        return ()
+    scopes = {name.split("/")[0] for name in names}
+    return tuple(sorted(w for w in (weights_width(s[len("generator_"):]) for s in scopes if s.startswith("generator_"))
+                        if w is not None and ema.width_scope(w) in scopes))
 
 
 def of_model(model, folders):

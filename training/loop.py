@@ -78,7 +78,7 @@ class _Run:
         self.writer = tf1.summary.FileWriter(self.log_dir,
                                              model.sess.graph if step == 0 else None)
         old_handlers = {s: signal.signal(s, self.request_stop) for s in STOP_SIGNALS}
-        start_epoch, start_batch = divmod(step, model.num_batches)
+        start_epoch, start_batch = divmod(step, model.steps_per_epoch)
         self.steps_this_run = 0
         try:
             for epoch in range(start_epoch, config.epoch):
@@ -94,7 +94,7 @@ class _Run:
             raise Interrupted(128 + self.stop_signal,
                               f"{model.model_name}: stopped by signal {self.stop_signal} at step {step}; checkpoint "
                               f"saved in {self.checkpoint_dir}; run the same command to resume")
-        self.log(f"{model.model_name}: at step {step}, epoch {min(step // model.num_batches, config.epoch)}/"
+        self.log(f"{model.model_name}: at step {step}, epoch {min(step // model.steps_per_epoch, config.epoch)}/"
                  f"{config.epoch}; results in {self.result_dir}")
         return step
 
@@ -103,23 +103,34 @@ class _Run:
         return self.stop_signal is not None or self.steps_this_run == self.config.stop_after_steps
 
     def run_epoch(self, epoch, start_batch, step):
-        """The batches of one epoch from start_batch, then its outputs if it finished; returns the step."""
+        """The steps of one epoch from start_batch (a step takes --d_steps batches), then its outputs if it
+        finished; returns the step."""
         model, config = self.model, self.config
-        batch_size = model.config.batch_size
+        batch_size, d_steps, steps_per_epoch = model.config.batch_size, model.config.d_steps, model.steps_per_epoch
         order = streams.epoch_order(model.config, len(model.data_X), epoch)
         started = time.time()
         totals = np.zeros(2)
-        bar = tqdm(range(start_batch, model.num_batches), initial=start_batch, total=model.num_batches,
-                   desc=f"{model.model_name} epoch {epoch + 1}/{config.epoch}", unit="batch",
+        bar = tqdm(range(start_batch, steps_per_epoch), initial=start_batch, total=steps_per_epoch,
+                   desc=f"{model.model_name} epoch {epoch + 1}/{config.epoch}", unit="batch" if d_steps == 1 else "step",
                    dynamic_ncols=True, mininterval=1.0)
+
+        def batch_of(index, labels):
+            """The epoch's index-th real batch in [0, 1], and with labels its labels with those G draws."""
+            rows = order[index * batch_size:(index + 1) * batch_size]
+            images = model.data_X[rows].astype(np.float32) / 255.0
+            return images, None if labels is None else (model.data_y[rows], labels)
+
+        conditional = model.config.conditional
         for idx in bar:
-            batch = model.data_X[order[idx * batch_size:(idx + 1) * batch_size]].astype(np.float32) / 255.0
             log_now = (step + 1) % config.log_every == 0
-            lr_scale = learning_rate_scale(step, config.epoch * model.num_batches, model.config.lr_decay_start)
-            labels = None
-            if model.config.conditional:  # the real batch's own labels, and those G draws from their stream
-                labels = (model.data_y[order[idx * batch_size:(idx + 1) * batch_size]],
-                          streams.batch_labels(model.config, step))
+            lr_scale = learning_rate_scale(step, config.epoch * steps_per_epoch, model.config.lr_decay_start)
+            for extra in range(d_steps - 1):  # --d_steps: D's updates before the step's own, each on its batch
+                z, fake_labels = streams.d_step_inputs(model.config, step, extra)
+                batch, labels = batch_of(idx * d_steps + extra, fake_labels if conditional else None)
+                model.run_d_step(batch, z, lr_scale, labels)
+            # the real batch's own labels, and for a conditional model those G draws from their stream
+            batch, labels = batch_of(idx * d_steps + d_steps - 1,
+                                     streams.batch_labels(model.config, step) if conditional else None)
             losses = model.run_train_step(batch, streams.batch_z(model.config, step), lr_scale, labels)
             step += 1
             self.steps_this_run += 1
@@ -129,13 +140,13 @@ class _Run:
             totals += (losses["d_loss"], losses["g_loss"])
             if log_now:
                 self.log_step(step, losses, bar)
-            if idx + 1 < model.num_batches and (self.stopping() or step % config.save_every == 0):
+            if idx + 1 < steps_per_epoch and (self.stopping() or step % config.save_every == 0):
                 self.checkpoints.save(step)
             if self.stopping():
                 break
         bar.close()
-        if step == (epoch + 1) * model.num_batches:
-            done = model.num_batches - start_batch
+        if step == (epoch + 1) * steps_per_epoch:
+            done = steps_per_epoch - start_batch
             self.finish_epoch(epoch + 1, step, totals / done, time.time() - started)
         return step
 
@@ -182,7 +193,7 @@ def visualize_results(model, epoch, result_dir, writer=None, weights="raw"):
     save_grid(images, os.path.join(result_dir, f"epoch_{epoch:03d}.png"), columns)
     save_gif(sorted(glob.glob(os.path.join(result_dir, "epoch_*.png"))), os.path.join(result_dir, "epochs.gif"))
     if writer is not None:
-        writer.add_summary(image_summary("samples", image_grid(images, columns)), epoch * model.num_batches)
+        writer.add_summary(image_summary("samples", image_grid(images, columns)), epoch * model.steps_per_epoch)
 
 
 def plot_losses(runlog, path, title):

@@ -18,13 +18,13 @@ def draw(model, num_samples, weights="raw", digit=None):
 
 
 def write(model, folders, num_samples, weights="raw", log=print, digit=None):
-    """Restore the latest checkpoint and write samples.npz and samples.png (samples_ema.* for 'ema') into the run's
+    """Restore the latest checkpoint and write samples.npz and samples.png (samples_<weights>.* for an average: samples_ema, samples_ema_sigma0.1) into the run's
     results folder; a conditional model's file also holds the labels it drew, and its grid has one row per digit."""
     from training import checkpoints  # TensorFlow's, imported once a model is built: eval --samples never needs it
     step = checkpoints.of_model(model, folders).restore_trained(log)
     images = draw(model, num_samples, weights, digit)
     result_dir = folders.made("result", model.model_dir)
-    stem = ("samples" if weights == "raw" else "samples_ema") + ("" if digit is None else f"_digit{digit}")
+    stem = ("samples" if weights == "raw" else "samples_" + weights) + ("" if digit is None else f"_digit{digit}")
     path = os.path.join(result_dir, stem + ".npz")
     labels = streams.sample_labels(model.config, num_samples, digit)
     arrays = {} if labels is None else {"labels": labels}

@@ -30,6 +30,10 @@ class FrameworkStep:
         g_loss is G's loss on this step's pass, g_loss_after_d_step() builds it on D after the D step."""
         self.d_optim, self.g_optim, self.g_loss = d_update(), g_update(g_loss), g_loss
 
+    def run_d(self, sess, feed):
+        """One D step alone (the extra ones of --d_steps)."""
+        sess.run(self.d_optim, feed)
+
     def run(self, sess, d_fetches, feed, g_feed):
         """One D step then one G step; returns d_fetches' values and 'g_loss'."""
         d_out = sess.run([self.d_optim, d_fetches], feed)[1]
@@ -53,7 +57,7 @@ class FusedStep(FrameworkStep):
                 zip(g_pass[BN_MOVING_AVERAGES], g_pass[BN_BATCH_STATISTICS])]
 
     def build(self, d_update, g_update, g_loss, g_loss_after_d_step):
-        d_step = d_update()
+        self.d_optim = d_step = d_update()
         with tf.control_dependencies([d_step]):  # D read after the D step, as the framework's G step reads it
             self.g_loss = g_loss_after_d_step()
         self.train_op = g_update(self.g_loss)  # runs the D step first: the loss it differentiates waits for it

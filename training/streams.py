@@ -5,7 +5,7 @@ import numpy as np
 
 from config import NUM_CLASSES
 
-SHUFFLE, Z, FIXED_Z, STANDING, LABELS = 1, 2, 3, 4, 5  # the streams
+SHUFFLE, Z, FIXED_Z, STANDING, LABELS, D_STEPS = 1, 2, 3, 4, 5, 6  # the streams
 GRID_SIZE = 64  # the per-epoch grid's images, 8x8
 
 
@@ -24,6 +24,14 @@ def batch_labels(config, step):
     """The labels a conditional G draws at a training step [batch_size], uniform over the classes."""
     rng = np.random.default_rng([config.seed, LABELS, step])
     return rng.integers(0, NUM_CLASSES, config.batch_size).astype(np.int32)
+
+
+def d_step_inputs(config, step, extra):
+    """(z [batch_size, z_dim], labels [batch_size]) of the extra-th of --d_steps' D updates before training step's
+    own: G's images for D to judge, drawn apart from the step's own z and labels."""
+    rng = np.random.default_rng([config.seed, D_STEPS, step, extra])
+    z = rng.uniform(-1, 1, (config.batch_size, config.z_dim)).astype(np.float32)
+    return z, rng.integers(0, NUM_CLASSES, config.batch_size).astype(np.int32)
 
 
 def epoch_order(config, count, epoch):
