@@ -210,6 +210,12 @@ def build_parser():
     p.add_argument("--probe_seconds", type=bounded_float(0.0, 3600.0), default=ParallelConfig.probe_seconds,
                    help="with --cluster: how often a worker checks that the chief still answers; a worker stops "
                         "within two probes of the chief's death")
+    p.add_argument("--measure", action="store_true",
+                   help="with --phase compare: first measure each run whose checkpoint its metrics.json has not "
+                        "measured (missing, or older), rewriting that metrics.json; without it compare only reads")
+    p.add_argument("--report_dir", default=None,
+                   help=f"with --phase compare: where the report goes (default: {folders.result_dir}/compare_<dataset>, "
+                        "whatever --result_dir is, so that the runs reported on are only read)")
     p.add_argument("--checkpoint_dir", default=folders.checkpoint_dir, help="checkpoints go in <this>/<model_dir>")
     p.add_argument("--result_dir", default=folders.result_dir, help="images and CSV logs go in <this>/<model_dir>")
     p.add_argument("--log_dir", default=folders.log_dir, help="TensorBoard logs go in <this>/<model_dir>")
@@ -250,6 +256,10 @@ def parse_args(argv=None):
         p.error("--grid draws samples files: give them with --samples")
     if args.phase == "train" and args.weights not in configs(args)[0].weights:
         p.error(f"--weights {args.weights} is not kept by this run: add its width to --ema_widths")
+    if (args.measure or args.report_dir) and args.phase != "compare":
+        p.error(f"--{'measure' if args.measure else 'report_dir'} goes with --phase compare")
+    if args.report_dir and os.path.exists(args.report_dir) and not os.path.isdir(args.report_dir):
+        p.error(f"--report_dir {args.report_dir} exists and is not a folder")
     if args.gan_type is None and args.phase != "compare" and not args.samples:
         p.error("the following arguments are required: --gan_type")
     for flag in ("checkpoint_dir", "result_dir", "log_dir", "data_dir"):
@@ -403,7 +413,7 @@ def compare(run):
         run.load_yardstick()
         return run.yardstick
     compare_runs(run.model_config, run.folders, load_yardstick, run.args.num_eval_samples,
-                 lambda: graph_session(), run.log)
+                 lambda: graph_session(), run.log, run.args.measure, run.args.report_dir)
 
 
 def export_generator(run):

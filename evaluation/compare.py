@@ -4,7 +4,7 @@ import os
 
 from common.errors import UserError
 from common.interrupts import activity
-from config import PRECISION_SUFFIX, ModelConfig, build, configuration_label, model_class, parse_model_dir
+from config import PRECISION_SUFFIX, Folders, ModelConfig, build, configuration_label, model_class, parse_model_dir
 from evaluation.evaluate import evaluate_checkpoint, read_result
 from evaluation.report import write_report
 from training.checkpoints import latest_step
@@ -51,25 +51,30 @@ def matching_runs(names, dataset, batch_size, z_dim, precision, fields_of=parse_
     return runs, skipped
 
 
-def find_runs(folders, dataset, batch_size, z_dim, precision, log=print):
-    """{configuration label: {seed: model_dir}} of the runs that have a checkpoint, or failing that a whole
-    metrics.json (a published run's evidence, docs/runs/); says which folders it skips and which it takes as
-    they are."""
+def find_runs(folders, dataset, batch_size, z_dim, precision, measure=False, log=print):
+    """{configuration label: {seed: model_dir}} of the runs to report: those whose metrics.json measured both
+    weights and, with measure, those with a checkpoint too (measured before the report). Says which folders it
+    skips, and which checkpoints it leaves unmeasured."""
+    roots = (folders.checkpoint_dir, folders.result_dir) if measure else (folders.result_dir,)
     names = set()
-    for root in (folders.checkpoint_dir, folders.result_dir):
+    for root in roots:
         if os.path.isdir(root):
             names |= {n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n))}
     runs, skipped = matching_runs(names, dataset, batch_size, z_dim, precision, fields_in(folders.result_dir))
     for label, seeds in list(runs.items()):
         for seed, name in list(seeds.items()):
-            if latest_step(folders.of("checkpoint", name)) is None:
-                if _whole(read_result(folders.of("result", name))):
-                    log(f"compare: {name} has no checkpoint in {folders.of('checkpoint', name)}: reporting its "
-                        "metrics.json as it is")
-                    continue
-                skipped.append((name, f"no checkpoint in {folders.of('checkpoint', name)} and no metrics.json "
-                                      "of both weights"))
+            result = read_result(folders.of("result", name))
+            step = latest_step(folders.of("checkpoint", name))
+            if measure and step is not None:
+                continue
+            if not _whole(result):
+                skipped.append((name, "no metrics.json of both weights" + (
+                    f" and no checkpoint in {folders.of('checkpoint', name)}" if measure else
+                    "; measure its checkpoint with --phase eval, or give --measure")))
                 del seeds[seed]
+            elif step is not None and result.get("step") != step:
+                log(f"compare: {name}: reporting its metrics.json (step {result.get('step')}) as it is; the checkpoint "
+                    f"in {folders.of('checkpoint', name)} (step {step}) is not measured (--measure measures it)")
         if not seeds:
             del runs[label]
     for name, why in sorted(skipped):
@@ -82,19 +87,22 @@ def _whole(result):
     return result is not None and "model_ema" in result
 
 
-def compare(base, folders, load_yardstick, num_eval_samples, session, log=print):
-    """Evaluate every run of base's dataset, batch size, z_dim and precision that needs it, then write the report.
+def compare(base, folders, load_yardstick, num_eval_samples, session, log=print, measure=False, report_dir=None):
+    """Report every run of base's dataset, batch size, z_dim and precision from its metrics.json, into report_dir
+    (by default results/compare_<dataset>, whatever --result_dir is: the folders reported on are only read).
 
-    A run is evaluated again when its metrics.json is missing, lacks the averaged G, or is older than its
-    newest checkpoint; a run without a checkpoint is reported from its metrics.json. load_yardstick() gives
-    the yardstick, asked for only when a run needs evaluating; session() gives a new graph's session.
+    With measure, a run whose metrics.json is missing, lacks the averaged G, or is older than its newest checkpoint
+    is measured first (its metrics.json rewritten); without it nothing is measured and nothing trains.
+    load_yardstick() gives the yardstick, asked for only when a run needs measuring; session() gives a new graph's
+    session.
     """
-    runs = find_runs(folders, base.dataset, base.batch_size, base.z_dim, base.precision, log)
+    runs = find_runs(folders, base.dataset, base.batch_size, base.z_dim, base.precision, measure, log)
     if not runs:
-        raise UserError(f"no run to compare: looked for checkpoints under {folders.checkpoint_dir}/ (--checkpoint_dir) "
-                        f"and metrics.json files under {folders.result_dir}/ (--result_dir) of {base.dataset}, batch "
-                        f"{base.batch_size}, z_dim {base.z_dim}, {base.precision}; train one first, or give "
-                        "--result_dir docs/runs to compare the published runs")
+        raise UserError(f"no run to compare: looked for metrics.json files under {folders.result_dir}/ (--result_dir)"
+                        + (f" and checkpoints under {folders.checkpoint_dir}/ (--checkpoint_dir)" if measure else "")
+                        + f" of {base.dataset}, batch {base.batch_size}, z_dim {base.z_dim}, {base.precision}; "
+                        + ("train one first" if measure else "add --measure to measure trained runs first")
+                        + ", or give --result_dir docs/runs to compare the published runs")
     configs, parameter_counts, yardstick = {}, {}, None
     fields_of = fields_in(folders.result_dir)
     for label, seeds in runs.items():
@@ -103,7 +111,7 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print)
             configs[label] = dataclasses.replace(config, seed=0)
             result = read_result(folders.of("result", name))
             step = latest_step(folders.of("checkpoint", name))
-            if step is not None and (not _whole(result) or result.get("step", step) != step):
+            if measure and step is not None and (not _whole(result) or result.get("step", step) != step):
                 if yardstick is None:
                     yardstick = load_yardstick()
                 with session() as sess, activity(f"evaluating {name}", "the runs evaluated before it keep "
@@ -113,7 +121,7 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print)
         parameter_counts[label] = model_class(config.gan_type)(None, config).count_parameters()
     result_dirs = {label: {seed: folders.of("result", name) for seed, name in seeds.items()}
                    for label, seeds in runs.items()}
-    out_dir = os.path.join(folders.result_dir, report_dir_name(base.dataset, base.precision))
+    out_dir = report_dir or os.path.join(Folders.result_dir, report_dir_name(base.dataset, base.precision))
     with activity("writing the report", "each file of it is whole or absent"):
         models = {label: config.gan_type + (" conditional" if config.conditional else "")
                   for label, config in configs.items()}

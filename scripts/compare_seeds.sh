@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Train every registered model on seeds 0..K-1 for E epochs each, then write the comparison report.
+# Train every registered model on seeds 0..K-1 for E epochs each, measure them, then write the comparison report
+# into runs_<E>ep/compare_<dataset>[_bf16]/.
 # Usage: scripts/compare_seeds.sh [K=3] [E=20] [dataset=mnist] [more main.py flags, e.g. --precision bfloat16]
 # Runs of E epochs live under runs_<E>ep/, apart from runs of another length. Rerunning resumes.
 set -euo pipefail
@@ -16,4 +17,6 @@ for seed in $(seq 0 $((seeds - 1))); do
     python main.py --gan_type "$gan_type" --dataset "$dataset" --seed "$seed" --epoch "$epochs" "${dirs[@]}" "${extra[@]}"
   done
 done
-python main.py --phase compare --dataset "$dataset" "${dirs[@]}" "${extra[@]}"
+report=$(python -c 'import sys, config, evaluation.compare as c
+print(c.report_dir_name(sys.argv[1], "bfloat16" if "bfloat16" in sys.argv[2:] else "float32"))' "$dataset" "${extra[@]}")
+python main.py --phase compare --measure --report_dir "$out/$report" --dataset "$dataset" "${dirs[@]}" "${extra[@]}"

@@ -251,9 +251,12 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
     assert fields_in("results")("GAN_mnist_8_62")["gan_type"] == "SAGAN"
     (workdir / "results" / "GAN_mnist_8_62" / "config.json").write_text(json.dumps(saved))
     capsys.readouterr()
-    assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
+    assert run_main("--phase", "compare") == 2  # nothing measured yet, and compare alone measures nothing
+    assert "add --measure" in capsys.readouterr().err
+    assert run_main("--phase", "compare", "--measure", "--num_eval_samples", 100) == 0
     out = capsys.readouterr().out
-    assert "compare: skipping GAN_mnist_8_62_seed4: no checkpoint in checkpoint/GAN_mnist_8_62_seed4" in out
+    assert "compare: skipping GAN_mnist_8_62_seed4: no metrics.json of both weights and no checkpoint in " \
+           "checkpoint/GAN_mnist_8_62_seed4" in out
     assert "compare: skipping GAN_mnist_64_62: another batch_size 64 than asked" in out
     assert "compare: skipping my notes: its name is not a model_dir" in out
     sagan_config.write_text(kept)  # found without it (Seeds, below); publishing needs it
@@ -272,10 +275,15 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
         assert (workdir / "results" / seed_dir / "metrics.json").exists()
     assert "| FCD / floor, last 5 epochs ↓ |" in report
     assert re.search(r"\| SAGAN \| 1 \| 1 \| [+-]0\.\d{4} \| [+-]0\.\d{4} \|", report)  # gamma of each seed
-    # A metrics.json older than the newest checkpoint is measured again; the others are read as they are.
+    # A metrics.json older than the newest checkpoint is measured again with --measure, and only then; the others
+    # are read as they are.
     assert run_main("--gan_type", "GAN", "--stop_after_steps", 1, epoch=2) == 0
     capsys.readouterr()
-    assert run_main("--phase", "compare", "--num_eval_samples", 100) == 0
+    assert run_main("--phase", "compare") == 0
+    out = capsys.readouterr().out
+    assert "compare: GAN_mnist_8_62: reporting its metrics.json (step 6) as it is; the checkpoint in " \
+           "checkpoint/GAN_mnist_8_62 (step 7) is not measured" in out and "metrics.json\n" not in out
+    assert run_main("--phase", "compare", "--measure", "--num_eval_samples", 100) == 0
     out = capsys.readouterr().out
     assert "results/GAN_mnist_8_62/metrics.json" in out and "results/SAGAN_mnist_8_62/metrics.json" not in out
     report = (workdir / "results" / "compare_mnist" / "report.md").read_text()
@@ -291,11 +299,35 @@ def test_compare_reports_both_models_without_a_premature_verdict(workdir, run_ma
                                                                         "train_log.csv"]
     monkeypatch.setattr(classifier, "trained_classifier", None)  # calling it would fail
     assert run_main("--phase", "compare", "--result_dir", "published", "--checkpoint_dir", "nothing",
-                    "--data_dir", "nothing") == 0
-    assert "reporting its metrics.json as it is" in capsys.readouterr().out
-    again = (published / "compare_mnist" / "report.md").read_text()
+                    "--data_dir", "nothing", "--report_dir", "published_report") == 0
+    again = (workdir / "published_report" / "report.md").read_text()
     table = [line for line in report.splitlines() if line.startswith("| GAN |") or line.startswith("| SAGAN |")]
     assert table and all(line in again.splitlines() for line in table)
+
+
+@pytest.mark.e2e
+def test_reporting_on_a_published_folder_writes_nothing_into_it_and_trains_nothing(workdir, run_main, monkeypatch,
+                                                                                    capsys):
+    from conftest import ROOT
+    from evaluation import classifier, compare, evaluate
+    from training import loop
+    published = workdir / "published"
+    shutil.copytree(os.path.join(ROOT, "docs", "runs"), published)
+    before = folder_digest(published)
+    # checkpoint/ holds a run of a published name at another step, and a seed that is not published
+    for name, step in (("GAN_mnist_64_62", 20), ("GAN_mnist_64_62_seed3", 500)):
+        (workdir / "checkpoint" / name).mkdir(parents=True)
+        (workdir / "checkpoint" / name / "checkpoint").write_text(f'model_checkpoint_path: "GAN.model-{step}"\n')
+    for module, name in ((classifier, "trained_classifier"), (compare, "evaluate_checkpoint"),
+                         (evaluate, "evaluate_checkpoint"), (loop, "train")):
+        monkeypatch.setattr(module, name, None)  # calling any of them would fail
+    assert run_main("--phase", "compare", "--result_dir", "published", batch_size=64) == 0
+    out = capsys.readouterr().out
+    assert "compare: GAN_mnist_64_62: reporting its metrics.json (step 21860) as it is; the checkpoint in " \
+           "checkpoint/GAN_mnist_64_62 (step 20) is not measured (--measure measures it)" in out
+    assert "GAN_mnist_64_62_seed3" not in out
+    assert folder_digest(published) == before
+    assert (workdir / "results" / "compare_mnist" / "report.md").exists()  # the report goes to results/
 
 
 def test_compare_verdicts_follow_the_spread():
