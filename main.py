@@ -214,8 +214,8 @@ def build_parser():
                    help="with --phase compare: first measure each run whose checkpoint its metrics.json has not "
                         "measured (missing, or older), rewriting that metrics.json; without it compare only reads")
     p.add_argument("--report_dir", default=None,
-                   help=f"with --phase compare: where the report goes (default: {folders.result_dir}/compare_<dataset>, "
-                        "whatever --result_dir is, so that the runs reported on are only read)")
+                   help=f"with --phase compare: where the report goes (default: {folders.result_dir}/compare_<dataset> "
+                        "wherever the runs' results are read from, which compare writes into only with --measure)")
     p.add_argument("--checkpoint_dir", default=folders.checkpoint_dir, help="checkpoints go in <this>/<model_dir>")
     p.add_argument("--result_dir", default=folders.result_dir, help="images and CSV logs go in <this>/<model_dir>")
     p.add_argument("--log_dir", default=folders.log_dir, help="TensorBoard logs go in <this>/<model_dir>")

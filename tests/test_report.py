@@ -210,8 +210,11 @@ def test_compare_without_runs_says_where_it_looked_and_how_to_compare_the_publis
         compare(ModelConfig("GAN"), folders, must_not_run, 100, must_not_run, log=lambda *a: None)
     message = str(raised.value)
     assert "\n" not in message
-    assert str(tmp_path / "checkpoint") in message and str(tmp_path / "results") in message
+    assert str(tmp_path / "results") in message and "add --measure" in message
     assert "--result_dir docs/runs" in message
+    with pytest.raises(UserError) as raised:  # with --measure, the checkpoints too
+        compare(ModelConfig("GAN"), folders, must_not_run, 100, must_not_run, log=lambda *a: None, measure=True)
+    assert str(tmp_path / "checkpoint") in str(raised.value) and str(tmp_path / "results") in str(raised.value)
 
 
 def test_epoch_times_of_two_machines_are_never_pooled(tmp_path):
