@@ -9,13 +9,13 @@ batch parts), variable_getter (spectral norm, bfloat16), attention_slot (SAGAN.p
 import contextlib
 
 import numpy as np
-import tensorflow as tf
+import tensorflow.compat.v1 as tf
 
 import config as run_config
 from parallel import replicas
 from training.ema import AveragedGenerator
 from common.errors import UserError
-from common.graph import chain_getters, new_entries, then
+from common.graph import arg_scope, new_entries, then
 from training.losses import LOSSES
 from training.schedules import SCHEDULES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
@@ -25,20 +25,24 @@ from extensions.conditional import ConditionalBatchNorm, projection
 from extensions.spectral_norm import SN_U, SN_U_NEXT
 from utils import to_uint8
 
-tf1 = tf.compat.v1
 
 IMAGE_SHAPE = (28, 28, 1)
 SAMPLE_CHUNK = 1000  # images per session.run when sampling
 
 
 def scale_name(variable):
-    """config.scale_field of an attention block's scale variable (<net>/attention[_<side>]/gamma or sigma), else
-    None."""
+    """config.scale_field of an attention block's scale variable (<net>/attention/gamma, or sigma), else None."""
     parts = variable.op.name.split("/")
-    if len(parts) != 3 or parts[2] not in ("gamma", "sigma") or not parts[1].startswith("attention"):
+    if parts[1:] not in (["attention", "gamma"], ["attention", "sigma"]):
         return None
-    side = int(parts[1][len("attention_"):]) if parts[1] != "attention" else run_config.ATTENTION_SIDES[0]
-    return run_config.scale_field(parts[0], side)
+    return run_config.scale_field(parts[0], run_config.ATTENTION_SIDES[0])
+
+
+def attention_blocks(net, built):
+    """{(net, side): (beta, scale, share)} of the attention blocks whose entries built holds ({collection: entries},
+    as common.graph.new_entries gathers them around a net); side from the map's positions, N = side^2."""
+    blocks = zip(*(built[c] for c in (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)))
+    return {(net, int(round(beta.shape[1] ** 0.5))): (beta, scale, share) for beta, scale, share in blocks}
 
 
 class GAN:
@@ -73,15 +77,28 @@ class GAN:
 
     # ------------------------------------------------------------ nets
 
-    @classmethod
-    def architecture(cls, net):
-        """The architecture string of net ('G' or 'D'), as the class docstring gives it."""
-        return next(line.split(":", 1)[1].strip() for line in cls.__doc__.splitlines()
-                    if line.strip().startswith(net + ":"))
+    def generator(self, z, is_training=True, reuse=False):
+        with tf.variable_scope("generator", reuse=reuse):
+            net = tf.nn.relu(bn(linear(z, 1024, scope='g_fc1'), is_training=is_training, scope='g_bn1'))
+            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope='g_fc2'), is_training=is_training, scope='g_bn2'))
+            net = tf.reshape(net, [-1, 7, 7, 128])  # [bs, 6272] -> [bs, 7, 7, 128]
+            net = tf.nn.relu(
+                bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name='g_dc3'), is_training=is_training,
+                   scope='g_bn3'))
+            out = tf.nn.sigmoid(deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name='g_dc4'))
+        return out
 
-    def attention_slot(self, net, side, is_training, reuse, norm=bn):
-        """Where SAGAN may put attention: a side x side map of G or D (config.ATTENTION_SIDES). GAN leaves it."""
-        return net
+    def discriminator(self, x, is_training=True, reuse=False):
+        with tf.variable_scope("discriminator", reuse=reuse):
+            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name='d_conv1'))
+            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name='d_conv2'), is_training=is_training, scope='d_bn2'))
+            net = tf.reshape(net, [-1, 7 * 7 * 128])  # [bs, 7, 7, 128] -> [bs, 6272]
+            net = lrelu(bn(linear(net, 1024, scope='d_fc3'), is_training=is_training, scope='d_bn3'))
+            out_logit = linear(net, 1, scope='d_fc4')
+            out = tf.nn.sigmoid(out_logit)
+        return out, out_logit, net
+
+    # ------------------------------------------------------------ the nets' seams
 
     def batch_norm(self, net, tower, labels=None, parts=1):
         """The batch norm of net ('generator' or 'discriminator'): the framework's bn, on a tower with the tower's
@@ -92,49 +109,46 @@ class GAN:
             return ConditionalBatchNorm(run_config.NUM_CLASSES, statistics).of(labels)
         return BatchNorm(statistics, parts)
 
-    def variable_getter(self, net, custom_getter=None):
-        """The custom getter of net's variable_scope: custom_getter, then spectral norm on net's weights with
+    def variable_getters(self, net):
+        """The custom getters of net's variables, innermost first: spectral norm on its weights with
         --spectral_norm (config.sn_nets), then float32 storage with --precision bfloat16."""
         normed = self.config.g_spectral_norm if net == "generator" else self.config.spectral_norm
-        return chain_getters(custom_getter, spectral_norm.normed_weights if normed else None,
-                             mixed_precision.float32_storage if self.compute_dtype != tf.float32 else None)
+        return [spectral_norm.normed_weights if normed else None,
+                mixed_precision.float32_storage if self.compute_dtype != tf.float32 else None]
 
-    def generator(self, z, is_training=True, reuse=False, scope="generator", custom_getter=None, labels=None,
-                  tower=None):
-        """z [B, z_dim] (and with --conditional, labels [B]) -> images [B, 28, 28, 1] in [0, 1]; tower: the one
-        being built, if any."""
-        bn = self.batch_norm("generator", tower, labels)  # the net's batch norm, under the framework's name
-        with tf1.variable_scope(scope, reuse=reuse, custom_getter=self.variable_getter("generator", custom_getter)):
-            z = tf.cast(z, self.compute_dtype)
-            net = tf.nn.relu(bn(linear(z, 1024, scope="g_fc1"), is_training, scope="g_bn1"))
-            net = tf.nn.relu(bn(linear(net, 128 * 7 * 7, scope="g_fc2"), is_training, scope="g_bn2"))
-            net = tf.reshape(net, [-1, 7, 7, 128])  # [B, 6272] -> [B, 7, 7, 128]
-            net = self.attention_slot(net, 7, is_training, reuse, bn)
-            net = tf.nn.relu(bn(deconv2d(net, [None, 14, 14, 64], 4, 4, 2, 2, name="g_dc3"), is_training,
-                                scope="g_bn3"))
-            net = self.attention_slot(net, 14, is_training, reuse, bn)
-            net = deconv2d(net, [None, 28, 28, 1], 4, 4, 2, 2, name="g_dc4")
-            return tf.cast(tf.nn.sigmoid(net), tf.float32)
+    @contextlib.contextmanager
+    def net_scope(self, net, tower=None, labels=None, parts=1, custom_getter=None):
+        """Where every extension enters net ('generator' or 'discriminator'), around the lines of the net: its bn
+        (batch_norm's, through arg_scope) and the custom getters of its variables (custom_getter innermost, then
+        variable_getters'), each a variable scope of its own around the net's, as nested scopes compose them."""
+        with contextlib.ExitStack() as scopes:
+            scopes.enter_context(arg_scope([bn], norm=self.batch_norm(net, tower, labels, parts)))
+            for getter in [custom_getter] + self.variable_getters(net):
+                if getter is not None:
+                    scopes.enter_context(tf.variable_scope(tf.get_variable_scope(), custom_getter=getter,
+                                                           auxiliary_name_scope=False))
+            yield
 
-    def discriminator(self, x, is_training=True, reuse=False, batch_parts=1, labels=None, tower=None):
-        """images [B, 28, 28, 1] (and with --conditional, labels [B]) -> (probability, logit) of being real, [B, 1].
+    def build_generator(self, z, is_training=True, reuse=False, labels=None, tower=None, custom_getter=None):
+        """G in its seams: z [B, z_dim] (and with --conditional, labels [B]) -> images [B, 28, 28, 1] in [0, 1],
+        float32; tower: the one being built, if any."""
+        with self.net_scope("generator", tower, labels, custom_getter=custom_getter):
+            return tf.cast(self.generator(tf.cast(z, self.compute_dtype), is_training, reuse), tf.float32)
+
+    def build_discriminator(self, x, is_training=True, reuse=False, labels=None, tower=None, batch_parts=1):
+        """D in its seams: images [B, 28, 28, 1] (and with --conditional, labels [B]) -> the logit of being real
+        [B, 1], float32.
 
         batch_parts=2 gives the two halves of the batch their own batch statistics: D(real) and D(fake) as one pass.
         With --conditional, D is a projection discriminator: the logit gains <embed(y), h> on its FC1024 features.
         """
-        bn = self.batch_norm("discriminator", tower, parts=batch_parts)  # the net's batch norm
-        with tf1.variable_scope("discriminator", reuse=reuse, custom_getter=self.variable_getter("discriminator")):
-            x = tf.cast(x, self.compute_dtype)
-            net = lrelu(conv2d(x, 64, 4, 4, 2, 2, name="d_conv1"))
-            net = self.attention_slot(net, 14, is_training, reuse, bn)
-            net = lrelu(bn(conv2d(net, 128, 4, 4, 2, 2, name="d_conv2"), is_training, scope="d_bn2"))
-            net = self.attention_slot(net, 7, is_training, reuse, bn)
-            net = tf.reshape(net, [-1, 7 * 7 * 128])  # [B, 7, 7, 128] -> [B, 6272]
-            net = lrelu(bn(linear(net, 1024, scope="d_fc3"), is_training, scope="d_bn3"))
-            out_logit = tf.cast(linear(net, 1, scope="d_fc4"), tf.float32)  # the losses are float32
-            if self.config.conditional:
-                out_logit += projection(net, labels, run_config.NUM_CLASSES)
-            return tf.nn.sigmoid(out_logit), out_logit
+        with self.net_scope("discriminator", tower, parts=batch_parts):
+            _, out_logit, features = self.discriminator(tf.cast(x, self.compute_dtype), is_training, reuse)
+            out_logit = tf.cast(out_logit, tf.float32)  # the losses are float32
+            if self.config.conditional:  # the projection's weights are D's: under its scope, through its getters
+                with tf.variable_scope("discriminator", reuse=reuse, auxiliary_name_scope=False):
+                    out_logit += projection(features, labels, run_config.NUM_CLASSES)
+            return out_logit
 
     # ------------------------------------------------------------ graph
 
@@ -145,7 +159,7 @@ class GAN:
         With several devices (self.placement), one tower per device takes its slice of the batch.
         """
         config = self.config
-        tf1.set_random_seed(config.seed)
+        tf.set_random_seed(config.seed)
         with self.placement.device_scope():
             self._build_model()
 
@@ -153,19 +167,19 @@ class GAN:
         """Only what sampling, measuring and drawing attention run: G and the averaged G in inference mode (and
         D's, with discriminator, for its attention maps), and the global step. No loss, optimiser or training
         step: training/checkpoints.of_model restores exactly these variables, leaving a checkpoint's others unread."""
-        tf1.set_random_seed(self.config.seed)
+        tf.set_random_seed(self.config.seed)
         self._build_placeholders()
-        self.global_step = tf1.train.get_or_create_global_step()
+        self.global_step = tf.train.get_or_create_global_step()
         self._build_inference_nets(reuse=False, discriminator=discriminator)
         self.trains = False
 
     def _build_placeholders(self):
         config = self.config
-        self.inputs = tf1.placeholder(tf.float32, [None, *IMAGE_SHAPE], name="real_images")
-        self.z = tf1.placeholder(tf.float32, [None, config.z_dim], name="z")
+        self.inputs = tf.placeholder(tf.float32, [None, *IMAGE_SHAPE], name="real_images")
+        self.z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
         # --conditional: the real images' labels, and those G draws (also the samplers' labels); fed only then.
-        self.real_labels = tf1.placeholder_with_default(tf.zeros([0], tf.int32), [None], name="real_labels")
-        self.fake_labels = tf1.placeholder_with_default(tf.zeros([0], tf.int32), [None], name="fake_labels")
+        self.real_labels = tf.placeholder_with_default(tf.zeros([0], tf.int32), [None], name="real_labels")
+        self.fake_labels = tf.placeholder_with_default(tf.zeros([0], tf.int32), [None], name="fake_labels")
 
     def _build_inference_nets(self, reuse, discriminator):
         """G, the averaged G and (with discriminator) D in inference mode: the samplers, and the attention blocks
@@ -174,23 +188,19 @@ class GAN:
         blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
         sample_y = self.fake_labels if config.conditional else None
         with new_entries(*blocks) as g_blocks:
-            self.fake_images = self.generator(self.z, is_training=False, reuse=reuse, labels=sample_y)
+            self.fake_images = self.build_generator(self.z, is_training=False, reuse=reuse, labels=sample_y)
         with new_entries(*blocks) as d_blocks:
             if discriminator:
-                self.discriminator(self.inputs, is_training=False, reuse=reuse,
+                self.build_discriminator(self.inputs, is_training=False, reuse=reuse,
                                    labels=self.real_labels if config.conditional else None)
         # {(net, side): (beta, scale, share)} of each attention block: where it looks, and how much it changes x.
-        self.attention_blocks = {}
-        for net, built in (("generator", g_blocks), ("discriminator", d_blocks)):
-            names = [name for name in self.attention_names() if name[0] == net]
-            self.attention_blocks.update(zip(names, zip(*(built[c] for c in blocks))))
+        self.attention_blocks = {**attention_blocks("generator", g_blocks), **attention_blocks("discriminator", d_blocks)}
         # {weights: AveragedGenerator} of the averaged G ("ema") and of each --ema_widths' (ema_sigma<width>)
-        self.averages = {weights: AveragedGenerator(self.generator, config, self.z, self.global_step, sample_y,
+        self.averages = {weights: AveragedGenerator(self.build_generator, config, self.z, self.global_step, sample_y,
                                                     run_config.weights_width(weights))
                          for weights in config.weights[1:]}
         self.averaged = self.averages["ema"]
-        g_names = [n for n in self.attention_names() if n[0] == "generator"]
-        self.averaged_attention_blocks = {weights: dict(zip(g_names, averaged.attention_blocks))
+        self.averaged_attention_blocks = {weights: attention_blocks("generator", averaged.attention_entries)
                                           for weights, averaged in self.averages.items()}
 
     def _build_model(self):
@@ -215,7 +225,7 @@ class GAN:
             with tower.scope() if tower else contextlib.nullcontext():  # the first creates the variables
                 reuse = bool(passes["fakes"])
                 with new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as g_entries:
-                    G = self.generator(z_part, is_training=True, reuse=reuse, labels=fake_y, tower=tower)
+                    G = self.build_generator(z_part, is_training=True, reuse=reuse, labels=fake_y, tower=tower)
                 D_real_logits, D_fake_logits, d_entries = self.step.discriminate(
                     self._training_discriminator(tower), inputs_part, G, real_y, fake_y, reuse)
             if not reuse:
@@ -234,20 +244,20 @@ class GAN:
         self.g_loss = replicas.mean_of([self.g_loss_of(fake) for fake in passes["fake_logits"]])
 
         # Split by top-level scope: D's attention block has a variable called g_conv.
-        self.d_vars = tf1.trainable_variables(scope="discriminator/")
-        self.g_vars = tf1.trainable_variables(scope="generator/")
-        self.attention_scales = {name: v for name, v in ((scale_name(v), v) for v in tf1.trainable_variables())
+        self.d_vars = tf.trainable_variables(scope="discriminator/")
+        self.g_vars = tf.trainable_variables(scope="generator/")
+        self.attention_scales = {name: v for name, v in ((scale_name(v), v) for v in tf.trainable_variables())
                                  if name is not None}
 
     def _build_step(self, passes):
         """The optimisers, the samplers, and the training step as --train_step schedules it: D's update, then G's,
         each followed by what moves once a step (spectral norm's u, the schedule's own updates, the averaged G)."""
         config, g_pass, d_pass = self.config, passes["g_pass"], passes["d_pass"]
-        self.global_step = tf1.train.get_or_create_global_step()
+        self.global_step = tf.train.get_or_create_global_step()
         # --lr_decay_start: the trainer feeds the schedule's factor (config.learning_rate_scale) each step.
-        self.lr_scale = tf1.placeholder_with_default(1.0, [], name="lr_scale")
-        d_optimizer = tf1.train.AdamOptimizer(config.d_learning_rate * self.lr_scale, config.beta1, config.beta2)
-        g_optimizer = tf1.train.AdamOptimizer(config.g_learning_rate * self.lr_scale, config.beta1, config.beta2)
+        self.lr_scale = tf.placeholder_with_default(1.0, [], name="lr_scale")
+        d_optimizer = tf.train.AdamOptimizer(config.d_learning_rate * self.lr_scale, config.beta1, config.beta2)
+        g_optimizer = tf.train.AdamOptimizer(config.g_learning_rate * self.lr_scale, config.beta1, config.beta2)
 
         self._build_inference_nets(reuse=True, discriminator=False)  # D's attention maps: build_sampler's
 
@@ -278,27 +288,25 @@ class GAN:
         no optimiser, training step or averaged G."""
         labels = None
         with tf.Graph().as_default():
-            tf1.set_random_seed(self.config.seed)  # the initialisers are random ops, which determinism wants seeded
+            tf.set_random_seed(self.config.seed)  # the initialisers are random ops, which determinism wants seeded
             if self.config.conditional:
-                labels = tf1.placeholder(tf.int32, [None])
-            self.generator(tf1.placeholder(tf.float32, [None, self.config.z_dim]), is_training=False, labels=labels)
-            self.discriminator(tf1.placeholder(tf.float32, [None, *IMAGE_SHAPE]), is_training=False, labels=labels)
-            return tuple(sum(v.shape.num_elements() for v in tf1.trainable_variables(scope=f"{net}/"))
+                labels = tf.placeholder(tf.int32, [None])
+            self.build_generator(tf.placeholder(tf.float32, [None, self.config.z_dim]), is_training=False,
+                                 labels=labels)
+            self.build_discriminator(tf.placeholder(tf.float32, [None, *IMAGE_SHAPE]), is_training=False,
+                                     labels=labels)
+            return tuple(sum(v.shape.num_elements() for v in tf.trainable_variables(scope=f"{net}/"))
                          for net in ("generator", "discriminator"))
 
     def _gradients(self, optimizer, loss, var_list):
         """[(gradient, variable)] of the loss; across towers each tower's part is computed on its device."""
         return optimizer.compute_gradients(loss, var_list=var_list, colocate_gradients_with_ops=bool(self.towers))
 
-    def attention_names(self):
-        """(net, side) of each attention block, in the order the nets build them."""
-        return []
-
     def _training_discriminator(self, tower):
         """D in training mode on tower (None: one device) as the schedules call it: (images, labels, reuse,
         batch_parts) -> logits."""
         def discriminator(images, labels, reuse, batch_parts):
-            return self.discriminator(images, True, reuse, batch_parts, labels, tower)[1]
+            return self.build_discriminator(images, True, reuse, labels, tower, batch_parts)
         return discriminator
 
     # ------------------------------------------------------------ training step
@@ -334,7 +342,7 @@ class GAN:
 
     def initialize(self):
         """Initialise every variable; the averaged Gs start as G."""
-        self.sess.run(tf1.global_variables_initializer())
+        self.sess.run(tf.global_variables_initializer())
         self.sess.run([averaged.copy_raw for averaged in self.averages.values()])
 
     # ------------------------------------------------------------ sampling

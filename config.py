@@ -19,7 +19,14 @@ PRECISION_SUFFIX = {"float32": "", "bfloat16": "_bf16"}  # of model_dir: precisi
 LOSSES = ("bce", "hinge")
 ATTENTION_BLOCKS = ("article", "paper")
 SN_NETS = ("both", "d")  # with spectral norm: every layer of G and D (the paper's), or of D alone
-ATTENTION_SIDES = (7, 14)  # G: after the reshape (7), after g_dc3 (14); D: after d_conv1 (14), after d_conv2 (7)
+# The sides of the maps attention went on: 7 (the article's), and 14 until --attention_at was retired; runs of then
+# log gamma_g14 and gamma_d14, which the logs keep as columns.
+ATTENTION_SIDES = (7, 14)
+# Fields that config.json files of earlier commits may hold and this code no longer has, with the one value it
+# still trains: a run with another value is not a configuration of this code (compare skips it, saying why).
+RETIRED_FIELDS = {"attention_at": [7]}
+RETIRED_FLAGS = {"attention_at": "--attention_at was retired: SAGAN attends over the 7x7 maps, as the article "
+                                 "does (docs/options.md)"}
 
 
 def scale_field(net, side):
@@ -56,7 +63,6 @@ class ModelConfig:
     spectral_norm: bool = False
     sn_nets: str = "both"  # where spectral norm goes when it is on (SN_NETS)
     attention: str = "article"  # SAGAN's block: the article's, or the SAGAN paper's
-    attention_at: Tuple[int, ...] = (7,)  # the sides of the maps SAGAN attends over, in both nets
     ema_decay: float = 0.999  # of the moving average of G's weights, kept in every run
     # The decay at G update t is min(ema_decay, (1 + t) / (10 + t)), as TensorFlow's ExponentialMovingAverage
     # with num_updates: early weights do not dominate a long average.
@@ -81,9 +87,6 @@ class ModelConfig:
                 raise ValueError(f"{field} {getattr(self, field)!r} is not one of {allowed}")
         if self.sn_nets != "both" and not self.spectral_norm:
             raise ValueError(f"--sn_nets {self.sn_nets} needs spectral norm on: add --sn or --recipe paper")
-        if not self.attention_at or not set(self.attention_at) <= set(ATTENTION_SIDES):
-            raise ValueError(f"attention_at {self.attention_at} is not a set of {ATTENTION_SIDES}")
-        object.__setattr__(self, "attention_at", tuple(sorted(set(self.attention_at))))
         if self.lr_decay_start is not None and not 0 <= self.lr_decay_start < 1:
             raise ValueError(f"lr_decay_start {self.lr_decay_start} is not in [0, 1)")
         object.__setattr__(self, "ema_widths", tuple(sorted(set(float(w) for w in self.ema_widths))))
@@ -224,8 +227,6 @@ def recipe_tags(config):
     if config.gan_type != "GAN":
         if config.attention != default.attention and not attention_named:
             tags.append("att" + config.attention)
-        if config.attention_at != default.attention_at:
-            tags.append("at" + "-".join(map(str, config.attention_at)))
     for key, prefix, default_value in (("lr_d", "lrd", default.d_learning_rate),
                                        ("lr_g", "lrg", default.g_learning_rate),
                                        ("beta1", "b1", default.beta1), ("beta2", "b2", default.beta2)):
@@ -279,8 +280,6 @@ def _parse_tag(tag, fields):
         fields["ema_warmup"] = True
     elif tag == "cond":
         fields["conditional"] = True
-    elif re.fullmatch(r"at\d+(-\d+)*", tag):
-        fields["attention_at"] = tuple(int(side) for side in tag[2:].split("-"))
     else:
         prefix = next((p for p in sorted(_NUMBER_TAGS, key=len, reverse=True) if tag.startswith(p)), None)
         try:
@@ -307,6 +306,16 @@ def parse_model_dir(name):
     except (ValueError, TypeError):
         return None
     return fields
+
+
+def architecture(config, net):
+    """The architecture string of a configuration's net, 'G' or 'D', in the framework's notation."""
+    attention = {"article": "ATT-", "paper": "ATT(paper)-"}[config.attention] if config.gan_type == "SAGAN" else ""
+    g_norm = "cB" if config.conditional else "B"  # a class-conditional G's batch norms
+    if net == "G":
+        return (f"z({config.z_dim}){',y' if config.conditional else ''}-FC1024_{g_norm}R-FC7x7x128_{g_norm}R-"
+                f"{attention}(64)4dc2s_{g_norm}R-(1)4dc2s_S")
+    return (f"(64)4c2s_L-(128)4c2s_BL-{attention}FC1024_BL-FC1{'+proj(y)' if config.conditional else ''}")
 
 
 def configuration_label(config):

@@ -4,8 +4,8 @@ import math
 import os
 import sys
 
-from config import (ATTENTION_BLOCKS, ATTENTION_SIDES, DATASETS, LOSSES, MAX_EMA_WIDTH, MODEL_NAMES, PAPER_RECIPE,
-                    PRECISIONS, SN_NETS, TRAIN_STEPS, WEIGHTS, WIDTH_WEIGHTS, EvalConfig, Folders, ModelConfig,
+from config import (ATTENTION_BLOCKS, DATASETS, LOSSES, MAX_EMA_WIDTH, MODEL_NAMES, PAPER_RECIPE,
+                    PRECISIONS, RETIRED_FLAGS, SN_NETS, TRAIN_STEPS, WEIGHTS, WIDTH_WEIGHTS, EvalConfig, Folders, ModelConfig,
                     ParallelConfig, TrainConfig, weights_width)
 
 PHASES = ("train", "sample", "eval", "attention", "compare", "export")
@@ -58,17 +58,6 @@ def query_list(text):
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"{text!r}: {e}" if "grid" in str(e) else
                                          f"{text!r} is not 'row,col;row,col'") from None
-
-
-def side_list(text):
-    """argparse type: attention positions, as the sides of the maps, e.g. '7,14'."""
-    try:
-        sides = tuple(sorted({int(part) for part in text.split(",")}))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 7,14") from None
-    if not set(sides) <= set(ATTENTION_SIDES):
-        raise argparse.ArgumentTypeError(f"{text!r}: attention goes on maps of side {ATTENTION_SIDES}")
-    return sides
 
 
 def width_list(text):
@@ -136,8 +125,6 @@ def build_parser():
     p.add_argument("--attention", default=model.attention, choices=ATTENTION_BLOCKS,
                    help="SAGAN's block: the article's (4x4 convolutions, batch norm, ReLU) or the SAGAN paper's "
                         "(1x1 convolutions, pooled keys, an output convolution)")
-    p.add_argument("--attention_at", type=side_list, default=model.attention_at,
-                   help="SAGAN's attention positions, as the sides of the maps: 7 (the article's), 14, or 7,14")
     p.add_argument("--recipe", default="article", choices=tuple(RECIPES),
                    help="article: the framework's training; paper: hinge loss, --sn, the paper's block, lr_d 4e-4, "
                         "lr_g 1e-4, beta1 0, beta2 0.9 (flags given explicitly win)")
@@ -237,6 +224,9 @@ def parse_args(argv=None):
     flag given explicitly stands for them."""
     argv = sys.argv[1:] if argv is None else list(argv)
     p = build_parser()
+    for flag, why in RETIRED_FLAGS.items():
+        if any(arg == f"--{flag}" or arg.startswith(f"--{flag}=") for arg in argv):
+            p.error(why)
     args = p.parse_args(argv)
     if args.weights is None:
         args.weights = "ema" if args.phase == "export" else TrainConfig.weights

@@ -1,11 +1,13 @@
-"""The framework's layers and the article's attention block, TF1 style: one variable_scope per op, every
-variable named.
+"""The framework's layers, TF1 style: one variable_scope per op, every variable named; and what the attention
+blocks of SAGAN.py and extensions/ share.
 
 A layer asks for its weights in its input's dtype; batch norm and the attention's softmax compute in float32.
 What a net's variable_scope adds to how weights are read (spectral norm, float32 storage for bfloat16) is a
 custom getter of extensions/, installed where the nets are built; the ops do not know it is there.
 """
 import tensorflow as tf
+
+from common.graph import add_arg_scope
 
 tf1 = tf.compat.v1
 
@@ -183,7 +185,8 @@ class BatchNorm:
             return tf.cast(tf.identity(normalised), x.dtype)  # reading the output runs the updates
 
 
-def bn(x, is_training, scope):
+@add_arg_scope
+def bn(x, is_training, scope, norm=None):
     """Batch norm over all axes but the last: batch statistics while training, moving averages otherwise.
 
     As tf.contrib's batch_norm(updates_collections=None) did on these ranks, where it took the fused kernel:
@@ -192,40 +195,28 @@ def bn(x, is_training, scope):
     correction, n values per channel), while the batch is normalised with the biased one; and epsilon is
     the fused kernel's 1.001e-5. Statistics and arithmetic are float32 whatever x's dtype. The gradient is
     written out (normalise_with_batch_statistics); tests/test_ops.py holds it to tf.nn.moments' autodiff.
+
+    norm: another batch norm called as this one is, norm(x, is_training, scope): a tower's, over batch parts, or
+    class-conditional. A model gives it to every bn of a net with common.graph.arg_scope([bn], norm=...), outside
+    the lines of the net.
     """
-    return BatchNorm()(x, is_training, scope)
+    return (norm or BatchNorm())(x, is_training, scope)
 
 
-def attention(x, is_training=True, scope="attention", reuse=False, norm=bn):
-    """The article's self-attention block: x + gamma * softmax(g f^T) h, with f, g at C//8 channels.
-
-    norm: the batch norm of the net the block sits in (bn, or the one its tower or its classes give it).
-    """
-    _, height, width, channels = x.get_shape().as_list()
-    with tf1.variable_scope(scope, reuse=reuse):
-        # f_conv, g_conv, h_conv: the article's three 4x4 convolutions, computed as one
-        f, g, h = conv2d_siblings(x, (channels // 8, channels // 8, channels), ("f_conv", "g_conv", "h_conv"))
-        f = tf.nn.relu(norm(f, is_training, scope="f_bn"))
-        g = tf.nn.relu(norm(g, is_training, scope="g_bn"))
-        h = tf.nn.relu(norm(h, is_training, scope="h_bn"))
-
-        s = tf.matmul(hw_flatten(g), hw_flatten(f), transpose_b=True)  # [B, N, N], N = H*W
-        beta = tf.nn.softmax(tf.cast(s, tf.float32), axis=-1, name="beta")  # row i: where query i looks
-        tf1.add_to_collection(ATTENTION_MAPS, beta)
-
-        o = tf.matmul(tf.cast(beta, x.dtype), hw_flatten(h))  # [B, N, C]
-        gamma = tf1.get_variable("gamma", [1], x.dtype, tf1.constant_initializer(0.0))
-        tf1.add_to_collection(ATTENTION_SCALES, gamma)
-
-        o = tf.reshape(o, [-1, height, width, channels])  # [B, H, W, C]
-        return residual_share(x, gamma * o) + x
+def softmax(logits, axis=-1):
+    """tf.nn.softmax computed in float32 whatever the dtype of logits, returned in it; the float32 map is added to
+    ATTENTION_MAPS, for --phase attention."""
+    beta = tf.nn.softmax(tf.cast(logits, tf.float32), axis=axis, name="beta")
+    tf1.add_to_collection(ATTENTION_MAPS, beta)
+    return tf.cast(beta, logits.dtype)
 
 
-def residual_share(x, update):
-    """update, after adding ||update|| / ||x|| over the batch to ATTENTION_SHARES: how much a block changes x.
-
-    A block's scale alone does not say this: it multiplies o, whose size the scale does not show.
-    """
+def residual_share(x, scale, o):
+    """scale * o, an attention block's update of x, after adding scale to ATTENTION_SCALES and ||scale * o|| / ||x||
+    over the batch to ATTENTION_SHARES: how much the block changes x, which scale alone does not say (it
+    multiplies o, whose size it does not show)."""
+    update = scale * o
+    tf1.add_to_collection(ATTENTION_SCALES, scale)
     norms = [tf.norm(tf.cast(t, tf.float32)) for t in (update, x)]
     tf1.add_to_collection(ATTENTION_SHARES, tf.math.divide_no_nan(*norms, name="share"))
     return update

@@ -1,4 +1,4 @@
-"""Graph-building helpers that are no layer: collections, ordering, custom getters, loading values."""
+"""Graph-building helpers that are no layer: arg scopes, collections, ordering, loading values."""
 import contextlib
 import functools
 
@@ -7,17 +7,32 @@ import tensorflow as tf
 tf1 = tf.compat.v1
 
 
-def chain_getters(*getters):
-    """One custom getter that calls getters (None ones skipped) innermost first: the last one asked first."""
-    getters = [g for g in getters if g is not None]
-    if not getters:
-        return None
+_ARG_SCOPES = [{}]  # the stack of arg_scope's defaults: {function's key: {argument: value}}
 
-    def chained(getter, *args, **kwargs):
-        for outer in getters:
-            getter = functools.partial(outer, getter)
-        return getter(*args, **kwargs)
-    return chained
+
+@contextlib.contextmanager
+def arg_scope(functions, **defaults):
+    """Inside the block, each function of functions (decorated with add_arg_scope) takes defaults for the
+    arguments its caller does not give: TF1's slim.arg_scope, the way a net's layers are configured from outside
+    the lines that call them."""
+    current = dict(_ARG_SCOPES[-1])
+    for function in functions:
+        key = function.arg_scope_key
+        current[key] = {**current.get(key, {}), **defaults}
+    _ARG_SCOPES.append(current)
+    try:
+        yield
+    finally:
+        _ARG_SCOPES.pop()
+
+
+def add_arg_scope(function):
+    """function, taking its arguments' defaults from the innermost arg_scope that names it."""
+    @functools.wraps(function)
+    def scoped(*args, **kwargs):
+        return function(*args, **{**_ARG_SCOPES[-1].get(scoped.arg_scope_key, {}), **kwargs})
+    scoped.arg_scope_key = f"{function.__module__}.{function.__qualname__}"
+    return scoped
 
 
 @contextlib.contextmanager

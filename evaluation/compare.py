@@ -4,7 +4,7 @@ import os
 
 from common.errors import UserError
 from common.interrupts import activity
-from config import PRECISION_SUFFIX, Folders, ModelConfig, build, configuration_label, model_class, parse_model_dir
+from config import PRECISION_SUFFIX, RETIRED_FIELDS, Folders, ModelConfig, build, configuration_label, model_class, parse_model_dir
 from evaluation.evaluate import evaluate_checkpoint, read_result
 from evaluation.report import write_report
 from training.checkpoints import latest_step
@@ -19,9 +19,13 @@ def report_dir_name(dataset, precision):
 
 def fields_in(result_root):
     """A function of a run's folder name giving its ModelConfig fields: those of its config.json, or for runs
-    from before config.json, the folder name parsed back; None for folders that are not runs."""
+    from before config.json, the folder name parsed back; None for folders that are not runs, and why not for
+    runs of a retired option (config.RETIRED_FIELDS)."""
     def fields_of(name):
         saved = read_run_config(os.path.join(result_root, name))
+        retired = {k: v for k, v in (saved or {}).items() if k in RETIRED_FIELDS and v != RETIRED_FIELDS[k]}
+        if retired:
+            return "trained with " + ", ".join(f"{k} {v}" for k, v in retired.items()) + ", an option since retired"
         if saved is not None:
             try:
                 return dataclasses.asdict(ModelConfig(**{k: v for k, v in saved.items()
@@ -38,6 +42,9 @@ def matching_runs(names, dataset, batch_size, z_dim, precision, fields_of=parse_
     wanted = dict(dataset=dataset, batch_size=batch_size, z_dim=z_dim, precision=precision)
     for name in sorted(names):
         fields = fields_of(name)
+        if isinstance(fields, str):
+            skipped.append((name, fields))
+            continue
         if fields is None:
             if not name.startswith(("compare_", "classifier_")):  # the project's own folders of other kinds
                 skipped.append((name, "its name is not a model_dir"))

@@ -3,7 +3,7 @@ import dataclasses
 import json
 import os
 
-from config import ModelConfig
+from config import ModelConfig, architecture
 from evaluation.evaluate import read_result
 from training.runlog import read_run_config
 
@@ -77,7 +77,7 @@ def write_model_card(model, weights, step, folder, result_dir):
          f"of {ARTICLE}") + ", reproduced in TensorFlow 1 style" +
         (", made class-conditional as in the SAGAN paper (per-class batch-norm gamma and beta)."
          if config.conditional else "."),
-        f"Architecture: {model.architecture('G')}.",
+        f"Architecture: {architecture(config, 'G')}.",
         "" if weights == "raw" else "\nThese are the moving average of G's weights kept during training (the "
         f"averaged G), with batch-norm statistics taken once over {config.standing_batches} batches of "
         f"{config.batch_size} z and frozen into the export.", "",

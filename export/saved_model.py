@@ -60,7 +60,7 @@ def write_saved_model(model, values, path):
         labels = None
         if config.conditional:
             labels = inputs["labels"] = tf1.placeholder(tf.int32, [None], name="labels")
-        images = model.generator(z, is_training=False, scope=SCOPE, labels=labels)  # [N, 28, 28, 1] in [0, 1]
+        images = model.build_generator(z, is_training=False, labels=labels)  # [N, 28, 28, 1] in [0, 1], under SCOPE
         # utils.to_uint8, in the graph: round half to even, as numpy's round
         images = tf.cast(tf.round(tf.clip_by_value(images, 0.0, 1.0) * 255.0), tf.uint8, name="images")
         variables = tf1.global_variables()

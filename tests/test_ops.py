@@ -64,10 +64,16 @@ def _bn_train(x, beta, gamma, eps=1e-5):
     return (x - mean) / np.sqrt(var + eps) * gamma + beta
 
 
+def attention(x, is_training=True, scope="attention", reuse=False):
+    """SAGAN's attention, the article's method, which reads nothing of its model."""
+    from SAGAN import SAGAN
+    return SAGAN.attention(None, x, is_training=is_training, scope=scope, reuse=reuse)
+
+
 def test_attention_matches_numpy(sess):
-    x_value = np.random.default_rng(0).normal(size=(2, 4, 4, 16)).astype(np.float32)
+    x_value = np.random.default_rng(0).normal(size=(2, 4, 4, 128)).astype(np.float32)
     x = tf.constant(x_value)
-    out = ops.attention(x, is_training=True, scope="attention")
+    out = attention(x, is_training=True, scope="attention")
     (beta,) = tf1.get_collection(ops.ATTENTION_MAPS)
     (share,) = tf1.get_collection(ops.ATTENTION_SHARES)
     sess.run(tf1.global_variables_initializer())
@@ -84,7 +90,7 @@ def test_attention_matches_numpy(sess):
         conv = _conv_same(x_value, vals[f"{name}_conv/w"], vals[f"{name}_conv/biases"])
         return np.maximum(_bn_train(conv, vals[f"{name}_bn/beta"], vals[f"{name}_bn/gamma"]), 0)
     f, g, h = (branch(n).reshape(2, 16, -1) for n in "fgh")
-    assert f.shape == (2, 16, 2) and h.shape == (2, 16, 16)  # C//8 and C channels
+    assert f.shape == (2, 16, 16) and h.shape == (2, 16, 128)  # C//8 and C channels
     s = g @ f.transpose(0, 2, 1)
     expected_beta = np.exp(s - s.max(-1, keepdims=True))
     expected_beta /= expected_beta.sum(-1, keepdims=True)
@@ -97,7 +103,7 @@ def test_attention_matches_numpy(sess):
 def test_attention_with_zero_gamma_is_identity_and_rows_sum_to_one(sess):
     x_value = np.random.default_rng(2).normal(size=(3, 7, 7, 128)).astype(np.float32)
     x = tf1.placeholder(tf.float32, [None, 7, 7, 128])
-    out = ops.attention(x, is_training=False, scope="attention")
+    out = attention(x, is_training=False, scope="attention")
     (beta,) = tf1.get_collection(ops.ATTENTION_MAPS)
     (share,) = tf1.get_collection(ops.ATTENTION_SHARES)
     assert beta.name == "attention/beta:0"
@@ -242,8 +248,8 @@ def test_lrelu_is_the_frameworks_maximum_in_value_and_gradient_zero_included(ses
 def test_bfloat16_inputs_compute_in_bfloat16_on_float32_weights(sess):
     x = tf.constant(np.random.default_rng(5).normal(size=(4, 7, 7, 128)).astype(np.float32))
     with with_getter(mixed_precision.float32_storage):
-        out16 = ops.attention(tf.cast(x, tf.bfloat16), True, scope="att")
-        out32 = ops.attention(x, True, scope="att", reuse=True)
+        out16 = attention(tf.cast(x, tf.bfloat16), True, scope="att")
+        out32 = attention(x, True, scope="att", reuse=True)
     assert out16.dtype == tf.bfloat16
     assert all(v.dtype.base_dtype == tf.float32 for v in tf1.global_variables())
     beta16, beta32 = tf1.get_collection(ops.ATTENTION_MAPS)[-2:]

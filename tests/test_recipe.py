@@ -13,13 +13,13 @@ from training import checkpoints
 from utils import load_samples
 
 tf1 = tf.compat.v1
-PAPER = dict(PAPER_RECIPE, attention_at=(7, 14))
+PAPER = PAPER_RECIPE
 
 
 @pytest.mark.trains
 def test_fused_step_gives_the_literal_steps_losses_and_weights_with_the_papers_recipe(model_class=SAGAN, flags=PAPER):
-    """As test_models' equivalence test; here spectral norm's u must also move once per step in both. SAGAN with
-    blocks at 7 and 14 holds every layer GAN has, spectral-normed, and both of the paper's blocks.
+    """As test_models' equivalence test; here spectral norm's u must also move once per step in both. SAGAN holds
+    every layer GAN has, spectral-normed, and the paper's block.
 
     With the hinge loss, D's first gradients are differences of nearly equal sums over the real and the
     fake half, and Adam's first steps scale their rounding noise up to a full step of either sign; so
@@ -50,18 +50,18 @@ def test_fused_step_gives_the_literal_steps_losses_and_weights_with_the_papers_r
 
 
 def test_spectral_norm_on_d_alone_leaves_g_and_its_attention_plain_and_names_the_run():
-    flags = dict(PAPER_RECIPE, attention_at=(14,))
+    flags = PAPER_RECIPE
     names = {}
     for sn_nets in ("both", "d"):
         with tf.Graph().as_default():
             build(SAGAN, batch_size=8, sn_nets=sn_nets, **flags)
             names[sn_nets] = {v.op.name for v in tf1.global_variables() if v.op.name.endswith("/u")}
     d_names = {n for n in names["both"] if n.startswith("discriminator/")}
-    assert {n.split("/")[1] for n in d_names} >= {"d_conv1", "d_conv2", "d_fc3", "d_fc4", "attention_14"}
-    assert any(n.startswith("generator/attention_14/") for n in names["both"])
+    assert {n.split("/")[1] for n in d_names} >= {"d_conv1", "d_conv2", "d_fc3", "d_fc4", "attention"}
+    assert any(n.startswith("generator/attention/") for n in names["both"])
     assert names["d"] == d_names  # D's layers, its attention included, and nothing of G or the averaged G
     config = ModelConfig("SAGAN", sn_nets="d", **flags)
-    assert model_dir(config) == "SAGAN_mnist_64_62_paper_snd_at14"
+    assert model_dir(config) == "SAGAN_mnist_64_62_paper_snd"
     assert ModelConfig(**parse_model_dir(model_dir(config))) == config
 
 
@@ -169,20 +169,20 @@ def test_a_checkpoint_from_before_the_average_restores_with_the_average_at_the_r
 
 
 @pytest.mark.e2e
-def test_papers_recipe_with_attention_at_7_and_14_trains_samples_evaluates_and_draws(
+def test_papers_recipe_trains_samples_evaluates_and_draws(
         workdir, run_main, monkeypatch, capsys):
     import json
     from training.runlog import read_csv
     from test_end_to_end import STEPS_PER_EPOCH, checkpoint_step
-    flags = ["--gan_type", "SAGAN", "--recipe", "paper", "--attention_at", "7,14"]
-    model_dir = "SAGAN_mnist_8_62_paper_at7-14"
+    flags = ["--gan_type", "SAGAN", "--recipe", "paper"]
+    model_dir = "SAGAN_mnist_8_62_paper"
     # Resuming is test_end_to_end's; restoring the recipe's every variable (u included) is
     # test_restored_variables_equal_the_saved_ones_the_average_included's.
     assert run_main(*flags, epoch=1) == 0
     assert checkpoint_step(model_dir)[0] == STEPS_PER_EPOCH
     results = workdir / "results" / model_dir
     rows = read_csv(str(results / "steps.csv"))
-    assert all(rows[-1][g] != "" for g in ("gamma_g", "gamma_d", "gamma_g14", "gamma_d14"))
+    assert all(rows[-1][g] != "" for g in ("gamma_g", "gamma_d"))
     assert run_main(*flags, "--phase", "sample", "--num_samples", 10, "--weights", "ema") == 0
     assert load_samples(results / "samples_ema.npz")[0].shape == (10, 28, 28, 1)
     assert run_main(*flags, "--phase", "eval", "--num_eval_samples", 100) == 0
@@ -192,5 +192,4 @@ def test_papers_recipe_with_attention_at_7_and_14_trains_samples_evaluates_and_d
     assert "averaged G" in capsys.readouterr().out
     assert run_main(*flags, "--phase", "attention", "--weights", "ema") == 0
     drawn = sorted(p.name for p in results.glob("attention_*.png"))
-    assert drawn == ["attention_discriminator.png", "attention_discriminator14.png",
-                     "attention_generator14_ema.png", "attention_generator_ema.png"]
+    assert drawn == ["attention_discriminator.png", "attention_generator_ema.png"]

@@ -45,17 +45,22 @@ def power_function_decay(gamma, t):
     return (1.0 - 1.0 / t) ** (gamma + 1.0)
 
 
-def _not_trainable(getter, *args, **kwargs):
-    """A variable getter that keeps the averaged G's variables out of every optimiser."""
-    kwargs["trainable"] = False
-    return getter(*args, **kwargs)
+def averaged_variables(scope):
+    """A variable getter that gives G's variables (generator/...) the averaged G's instead (scope/...), kept out of
+    every optimiser: G's net, built under "generator" as the article writes it, builds the averaged G."""
+    def averaged(getter, name, *args, **kwargs):
+        kwargs["trainable"] = False
+        return getter(scope + name[len("generator"):] if name.startswith("generator/") else name, *args, **kwargs)
+    return averaged
 
 
 class AveragedGenerator:
     """The averaged G's graph: its images, its update op, and its standing statistics."""
 
-    def __init__(self, generator, config, z, step=None, labels=None, width=None):
-        """Build the averaged G beside G (built already) with generator, the model's net function; config its
+    def __init__(self, build_generator, config, z, step=None, labels=None, width=None):
+        """Build the averaged G beside G (built already) with build_generator, the model's G in its seams, which
+        gives G's variables the custom getter it is given: here variable_getter, which takes the averaged G's
+        own in place of G's. config its
         ModelConfig (the decay, the standing statistics' sizes); z the sampler's placeholder, and labels its
         labels' for a conditional model (whose class tables are averaged as every weight is).
 
@@ -66,14 +71,13 @@ class AveragedGenerator:
         """
         self.config, self.z, self.labels, self.width = config, z, labels, width
         self.scope = SCOPE if width is None else width_scope(width)
-        blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
-        with new_entries(*blocks) as attention:
-            self.images = generator(z, is_training=False, reuse=False, scope=self.scope,
-                                    custom_getter=_not_trainable, labels=labels)
-        self.attention_blocks = list(zip(*(attention[c] for c in blocks)))  # (beta, scale, share), as G builds them
+        self.variable_getter = averaged_variables(self.scope)
+        with new_entries(ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES) as self.attention_entries:
+            self.images = build_generator(z, is_training=False, reuse=False, labels=labels,
+                                          custom_getter=self.variable_getter)
         with new_entries(BN_MOVING_AVERAGES, BN_BATCH_STATISTICS, SN_U, SN_U_NEXT) as training_pass:
-            generator(z, is_training=True, reuse=True, scope=self.scope,  # batch statistics, for standing ones
-                      custom_getter=_not_trainable, labels=labels)
+            build_generator(z, is_training=True, reuse=True, labels=labels,  # batch statistics, for standing ones
+                            custom_getter=self.variable_getter)
         averages = training_pass[BN_MOVING_AVERAGES]
         self.batch_statistics = training_pass[BN_BATCH_STATISTICS]
         self.statistic_inputs = [tf1.placeholder(tf.float32, v.shape) for v in averages]
