@@ -7,7 +7,7 @@ import tensorflow.compat.v1 as tf
 
 from GAN import GAN
 from extensions.paper_attention import paper_attention
-from ops import bn, conv2d, conv2d_siblings, deconv2d, hw_flatten, linear, lrelu, residual_share, softmax
+from ops import bn, conv2d, deconv2d, hw_flatten, linear, lrelu, residual_share, softmax
 
 
 class SAGAN(GAN):
@@ -21,8 +21,8 @@ class SAGAN(GAN):
 
     def attention(self, x, is_training=True, scope='attention', reuse=False):
         with tf.variable_scope(scope, reuse=reuse):
-            # f_conv, g_conv and h_conv, the article's three 4x4 convolutions of x, computed as one
-            f, g, h = conv2d_siblings(x, (16, 16, 128), ('f_conv', 'g_conv', 'h_conv'), 4, 4, 1, 1)
+            # f_conv, g_conv and h_conv: the article's three 4x4 convolutions of x, computed as one
+            f, g, h = conv2d(x, [16, 16, 128], 4, 4, 1, 1, name=['f_conv', 'g_conv', 'h_conv'])
             f = tf.nn.relu(bn(f, is_training=is_training, scope='f_bn'))
             g = tf.nn.relu(bn(g, is_training=is_training, scope='g_bn'))
             h = tf.nn.relu(bn(h, is_training=is_training, scope='h_bn'))
@@ -32,9 +32,9 @@ class SAGAN(GAN):
             beta = softmax(s, axis=-1)  # attention map, computed in float32
 
             o = tf.matmul(beta, hw_flatten(h))  # [bs, N, C]
-            gamma = tf.get_variable("gamma", [1], x.dtype, initializer=tf.constant_initializer(0.0))
+            gamma = tf.get_variable("gamma", [1], initializer=tf.constant_initializer(0.0))
 
-            o = tf.reshape(o, shape=[-1, *x.shape[1:]])  # [bs, h, w, C]
+            o = tf.reshape(o, shape=tf.shape(x))  # [bs, h, w, C]
             x = residual_share(x, gamma, o) + x  # gamma * o + x
         return x
 

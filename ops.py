@@ -21,7 +21,13 @@ BN_EPSILON = 1.001e-5  # tf.contrib batch_norm raised epsilon to this when it to
 
 
 def conv2d(input_, output_dim, k_h=4, k_w=4, d_h=2, d_w=2, stddev=0.02, name="conv2d"):
-    """k_h x k_w convolution with stride (d_h, d_w) and SAME padding."""
+    """k_h x k_w convolution with stride (d_h, d_w) and SAME padding.
+
+    Given lists of output_dim and name, the convolutions of input_ under each name, computed as one
+    (conv2d_siblings); a list of their outputs.
+    """
+    if isinstance(output_dim, (list, tuple)):
+        return conv2d_siblings(input_, output_dim, name, k_h, k_w, d_h, d_w, stddev)
     with tf1.variable_scope(name):
         w = tf1.get_variable("w", [k_h, k_w, input_.get_shape()[-1], output_dim], input_.dtype,
                              tf1.truncated_normal_initializer(stddev=stddev))
@@ -215,7 +221,7 @@ def residual_share(x, scale, o):
     """scale * o, an attention block's update of x, after adding scale to ATTENTION_SCALES and ||scale * o|| / ||x||
     over the batch to ATTENTION_SHARES: how much the block changes x, which scale alone does not say (it
     multiplies o, whose size it does not show)."""
-    update = scale * o
+    update = tf.cast(scale, o.dtype) * o  # a scale is float32, read as it is stored; o may be bfloat16
     tf1.add_to_collection(ATTENTION_SCALES, scale)
     norms = [tf.norm(tf.cast(t, tf.float32)) for t in (update, x)]
     tf1.add_to_collection(ATTENTION_SHARES, tf.math.divide_no_nan(*norms, name="share"))

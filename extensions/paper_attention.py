@@ -34,5 +34,5 @@ def paper_attention(x, is_training=True, scope="attention", reuse=False):
         o = tf.matmul(beta, g)  # [B, N, C/2]
         o = tf.reshape(o, [-1, height, width, channels // 2])  # [B, H, W, C/2]
         o = conv1x1(o, channels, "o")
-        sigma = tf1.get_variable("sigma", [1], x.dtype, tf1.constant_initializer(0.0))
+        sigma = tf1.get_variable("sigma", [1], initializer=tf1.constant_initializer(0.0))
         return residual_share(x, sigma, o) + x
