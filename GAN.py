@@ -1,33 +1,30 @@
-"""The vanilla GAN of the framework the article builds on (infoGAN's MNIST nets): its nets, its training graph
-(losses, optimisers, the step) and its samplers, and the calls that run them.
+"""The vanilla GAN of the framework the article builds on (infoGAN's MNIST nets): its nets, and the graphs built
+around them: the training graph (losses, optimisers, the step) and the samplers.
 
-The model builds its graph and runs one step; it writes no file. training/ drives it (the loop, the random
-streams, checkpoints through training/checkpoints.of_model, every output file); evaluation/ and export/ use the
-samplers that build_sampler builds alone. Each extension enters at one method: batch_norm (towers, classes,
-batch parts), variable_getter (spectral norm, bfloat16), attention_slot (SAGAN.py).
+The model builds graphs and nothing else: training/runner.Runner owns the session and runs them, and
+training/ drives it (the loop, the random streams, checkpoints, every output file). Each extension enters
+the nets at net_scope, outside their lines: batch_norm (towers, classes, batch parts) through arg_scope,
+variable_getters (spectral norm, bfloat16) as the variable scopes around the nets; build_generator and
+build_discriminator cast the nets' input and output and add D's projection term. SAGAN.py chooses its block.
 """
 import contextlib
 
-import numpy as np
 import tensorflow.compat.v1 as tf
 
 import config as run_config
 from parallel import replicas
 from training.ema import AveragedGenerator
-from common.errors import UserError
 from common.graph import arg_scope, new_entries, then
 from training.losses import LOSSES
 from training.schedules import SCHEDULES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from ops import LOCAL_STATISTICS, BatchNorm, bn, conv2d, deconv2d, linear, lrelu
 from extensions import mixed_precision, spectral_norm
-from extensions.conditional import ConditionalBatchNorm, projection
+from extensions import conditional
 from extensions.spectral_norm import SN_U, SN_U_NEXT
-from utils import to_uint8
 
 
 IMAGE_SHAPE = (28, 28, 1)
-SAMPLE_CHUNK = 1000  # images per session.run when sampling
 
 
 def scale_name(variable):
@@ -53,27 +50,16 @@ class GAN:
     """
     model_name = "GAN"
 
-    def __init__(self, sess, config, images=None, placement=replicas.ONE_DEVICE, labels=None):
+    def __init__(self, config, placement=replicas.ONE_DEVICE):
         if config.gan_type != self.model_name:
             raise ValueError(f"a {config.gan_type} configuration given to {self.model_name}")
-        self.sess = sess
         self.config = config
         self.placement = placement
         self.trains = None  # True once build_model built the training graph, False once build_sampler built less
         # --train_step: the framework's two session.run calls with G recomputed (literal), or one (fused).
         self.step = SCHEDULES[config.train_step]()
         self.compute_dtype = tf.dtypes.as_dtype(config.precision)  # of the nets' arithmetic; weights stay float32
-        self.data_X = images  # uint8 [N, 28, 28, 1]; None when only sampling
-        self.data_y = labels  # their digits [N], which a conditional model learns from
-        if config.conditional and images is not None and labels is None:
-            raise ValueError("a conditional model trains on labelled images")
-        if images is not None:
-            if config.batch_size * config.d_steps > len(images):
-                raise UserError(f"--batch_size {config.batch_size} times --d_steps {config.d_steps} is larger than "
-                                f"the dataset ({len(images)} images)")
-            self.num_batches = len(images) // config.batch_size  # the last incomplete batch is dropped
-            # G updates per epoch: each takes d_steps batches, one per D update; an incomplete group is dropped
-            self.steps_per_epoch = self.num_batches // config.d_steps
+        self.classes = conditional.of(config, run_config.NUM_CLASSES)  # the labels the nets read, if any
 
     # ------------------------------------------------------------ nets
 
@@ -102,12 +88,9 @@ class GAN:
 
     def batch_norm(self, net, tower, labels=None, parts=1):
         """The batch norm of net ('generator' or 'discriminator'): the framework's bn, on a tower with the tower's
-        statistics, over parts of the batch apart, and for G with --conditional one whose gamma and beta follow
-        labels."""
+        statistics, over parts of the batch apart, or the one self.classes gives (G's, by class)."""
         statistics = tower.statistics if tower else LOCAL_STATISTICS
-        if net == "generator" and self.config.conditional:
-            return ConditionalBatchNorm(run_config.NUM_CLASSES, statistics).of(labels)
-        return BatchNorm(statistics, parts)
+        return self.classes.batch_norm(net, statistics, labels) or BatchNorm(statistics, parts)
 
     def variable_getters(self, net):
         """The custom getters of net's variables, innermost first: spectral norm on its weights with
@@ -130,30 +113,27 @@ class GAN:
             yield
 
     def build_generator(self, z, is_training=True, reuse=False, labels=None, tower=None, custom_getter=None):
-        """G in its seams: z [B, z_dim] (and with --conditional, labels [B]) -> images [B, 28, 28, 1] in [0, 1],
+        """G in its seams: z [B, z_dim] (and with classes, labels [B]) -> images [B, 28, 28, 1] in [0, 1],
         float32; tower: the one being built, if any."""
         with self.net_scope("generator", tower, labels, custom_getter=custom_getter):
             return tf.cast(self.generator(tf.cast(z, self.compute_dtype), is_training, reuse), tf.float32)
 
     def build_discriminator(self, x, is_training=True, reuse=False, labels=None, tower=None, batch_parts=1):
-        """D in its seams: images [B, 28, 28, 1] (and with --conditional, labels [B]) -> the logit of being real
+        """D in its seams: images [B, 28, 28, 1] (and with classes, labels [B]) -> the logit of being real
         [B, 1], float32.
 
         batch_parts=2 gives the two halves of the batch their own batch statistics: D(real) and D(fake) as one pass.
-        With --conditional, D is a projection discriminator: the logit gains <embed(y), h> on its FC1024 features.
+        With classes, D is a projection discriminator: the logit gains <embed(y), h> on its FC1024 features.
         """
         with self.net_scope("discriminator", tower, parts=batch_parts):
             _, out_logit, features = self.discriminator(tf.cast(x, self.compute_dtype), is_training, reuse)
             out_logit = tf.cast(out_logit, tf.float32)  # the losses are float32
-            if self.config.conditional:  # the projection's weights are D's: under its scope, through its getters
-                with tf.variable_scope("discriminator", reuse=reuse, auxiliary_name_scope=False):
-                    out_logit += projection(features, labels, run_config.NUM_CLASSES)
-            return out_logit
+            return self.classes.logit(out_logit, features, labels, reuse)
 
     # ------------------------------------------------------------ graph
 
     def build_model(self):
-        """Losses, optimisers, the training step, the averaged G and the samplers (training/checkpoints.of_model
+        """Losses, optimisers, the training step, the averaged G and the samplers (training/checkpoints.of_run
         makes their savers).
 
         With several devices (self.placement), one tower per device takes its slice of the batch.
@@ -166,7 +146,7 @@ class GAN:
     def build_sampler(self, discriminator=False):
         """Only what sampling, measuring and drawing attention run: G and the averaged G in inference mode (and
         D's, with discriminator, for its attention maps), and the global step. No loss, optimiser or training
-        step: training/checkpoints.of_model restores exactly these variables, leaving a checkpoint's others unread."""
+        step: training/checkpoints.of_run restores exactly these variables, leaving a checkpoint's others unread."""
         tf.set_random_seed(self.config.seed)
         self._build_placeholders()
         self.global_step = tf.train.get_or_create_global_step()
@@ -177,7 +157,7 @@ class GAN:
         config = self.config
         self.inputs = tf.placeholder(tf.float32, [None, *IMAGE_SHAPE], name="real_images")
         self.z = tf.placeholder(tf.float32, [None, config.z_dim], name="z")
-        # --conditional: the real images' labels, and those G draws (also the samplers' labels); fed only then.
+        # With classes: the real images' labels, and those G draws (also the samplers' labels); fed only then.
         self.real_labels = tf.placeholder_with_default(tf.zeros([0], tf.int32), [None], name="real_labels")
         self.fake_labels = tf.placeholder_with_default(tf.zeros([0], tf.int32), [None], name="fake_labels")
 
@@ -186,13 +166,13 @@ class GAN:
         there are to look at."""
         config = self.config
         blocks = (ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES)
-        sample_y = self.fake_labels if config.conditional else None
+        sample_y = self.classes.labels(self.fake_labels)
         with new_entries(*blocks) as g_blocks:
             self.fake_images = self.build_generator(self.z, is_training=False, reuse=reuse, labels=sample_y)
         with new_entries(*blocks) as d_blocks:
             if discriminator:
                 self.build_discriminator(self.inputs, is_training=False, reuse=reuse,
-                                   labels=self.real_labels if config.conditional else None)
+                                         labels=self.classes.labels(self.real_labels))
         # {(net, side): (beta, scale, share)} of each attention block: where it looks, and how much it changes x.
         self.attention_blocks = {**attention_blocks("generator", g_blocks), **attention_blocks("discriminator", d_blocks)}
         # {weights: AveragedGenerator} of the averaged G ("ema") and of each --ema_widths' (ema_sigma<width>)
@@ -218,8 +198,8 @@ class GAN:
         self.towers = replicas.towers(self.placement.devices, self.placement.params_device, self.placement.sync_bn)
         towers = self.towers or [None]
         inputs, zs = (replicas.slices(t, len(self.towers)) for t in (self.inputs, self.z))
-        real_ys, fake_ys = ([replicas.slices(t, len(self.towers)) for t in (self.real_labels, self.fake_labels)]
-                            if config.conditional else [[None] * len(zs)] * 2)
+        real_ys, fake_ys = ([None] * len(zs) if labels is None else replicas.slices(labels, len(self.towers))
+                            for labels in (self.classes.labels(self.real_labels), self.classes.labels(self.fake_labels)))
         passes = {"towers": towers, "fakes": [], "fake_labels": fake_ys, "real_logits": [], "fake_logits": []}
         for tower, inputs_part, z_part, real_y, fake_y in zip(towers, inputs, zs, real_ys, fake_ys):
             with tower.scope() if tower else contextlib.nullcontext():  # the first creates the variables
@@ -286,11 +266,9 @@ class GAN:
     def count_parameters(self):
         """(G's, D's) trainable parameters, from the two nets alone in a graph of their own: counting them needs
         no optimiser, training step or averaged G."""
-        labels = None
         with tf.Graph().as_default():
             tf.set_random_seed(self.config.seed)  # the initialisers are random ops, which determinism wants seeded
-            if self.config.conditional:
-                labels = tf.placeholder(tf.int32, [None])
+            labels = self.classes.labels(tf.placeholder(tf.int32, [None]))
             self.build_generator(tf.placeholder(tf.float32, [None, self.config.z_dim]), is_training=False,
                                  labels=labels)
             self.build_discriminator(tf.placeholder(tf.float32, [None, *IMAGE_SHAPE]), is_training=False,
@@ -308,60 +286,6 @@ class GAN:
         def discriminator(images, labels, reuse, batch_parts):
             return self.build_discriminator(images, True, reuse, labels, tower, batch_parts)
         return discriminator
-
-    # ------------------------------------------------------------ training step
-
-    def run_train_step(self, batch, z, lr_scale=1.0, labels=None):
-        """One D step then one G step on a batch; returns {'d_loss', 'd_loss_real', 'd_loss_fake', 'g_loss'}.
-
-        --train_step literal runs them as the framework does, two session.run calls with G recomputed;
-        fused runs the same updates in one call. lr_scale multiplies both learning rates. labels, for a
-        conditional model: (the real images' labels, the labels G draws for z), each [B].
-        """
-        # Always the same fetches: TensorFlow optimises the graph again for each new set of them.
-        d_losses = {"d_loss": self.d_loss, "d_loss_real": self.d_loss_real, "d_loss_fake": self.d_loss_fake}
-        g_feed = {self.z: z, self.lr_scale: lr_scale}
-        if self.config.conditional:
-            g_feed[self.fake_labels] = labels[1]
-        feed = {**g_feed, self.inputs: batch}
-        if self.config.conditional:
-            feed[self.real_labels] = labels[0]
-        return self.step.run(self.sess, d_losses, feed, g_feed)
-
-    def run_d_step(self, batch, z, lr_scale=1.0, labels=None):
-        """One D update alone on a batch, as run_train_step's D update (--d_steps runs d_steps - 1 of them before
-        each run_train_step); returns nothing."""
-        feed = {self.inputs: batch, self.z: z, self.lr_scale: lr_scale}
-        if self.config.conditional:
-            feed.update({self.real_labels: labels[0], self.fake_labels: labels[1]})
-        self.step.run_d(self.sess, feed)
-
-    def gamma_values(self):
-        """{'gamma_g': float, ...} of the attention blocks' scales there are (GAN: {}), named by scale_name."""
-        return {name: float(value[0]) for name, value in self.sess.run(self.attention_scales).items()}
-
-    def initialize(self):
-        """Initialise every variable; the averaged Gs start as G."""
-        self.sess.run(tf.global_variables_initializer())
-        self.sess.run([averaged.copy_raw for averaged in self.averages.values()])
-
-    # ------------------------------------------------------------ sampling
-
-    def generate_from(self, z, weights="raw", labels=None):
-        """Images of G (weights 'raw'), of the averaged G ('ema') or of a power-function average ('ema_sigma<width>')
-        in inference mode for each row of z (and of labels, for a conditional model), uint8."""
-        if weights != "raw" and weights not in self.averages:
-            raise UserError(f"--weights {weights}: this model keeps {', '.join(self.config.weights)}")
-        if weights != "raw":
-            self.averages[weights].refresh(self.sess)
-        images = self.averages[weights].images if weights != "raw" else self.fake_images
-        chunks = []
-        for s in range(0, len(z), SAMPLE_CHUNK):
-            feed = {self.z: z[s:s + SAMPLE_CHUNK]}
-            if self.config.conditional:
-                feed[self.fake_labels] = labels[s:s + SAMPLE_CHUNK]
-            chunks.append(to_uint8(self.sess.run(images, feed)))
-        return np.concatenate(chunks)
 
     # ------------------------------------------------------------ its folder
 

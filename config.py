@@ -25,8 +25,8 @@ ATTENTION_SIDES = (7, 14)
 # Fields that config.json files of earlier commits may hold and this code no longer has, with the one value it
 # still trains: a run with another value is not a configuration of this code (compare skips it, saying why).
 RETIRED_FIELDS = {"attention_at": [7]}
-RETIRED_FLAGS = {"attention_at": "--attention_at was retired: SAGAN attends over the 7x7 maps, as the article "
-                                 "does (docs/options.md)"}
+RETIRED_FLAGS = {"attention_at": "--attention_at was retired: SAGAN attends over the 7x7 maps, the article's place "
+                                 "(docs/options.md)"}
 
 
 def scale_field(net, side):
@@ -332,19 +332,6 @@ def learning_rate_scale(step, total_steps, decay_start):
     if step < first:
         return 1.0
     return max(0.0, (total_steps - step) / max(total_steps - first, 1))
-
-
-def build(model_config, sess, images=None, labels=None, placement=None, sampler=False, discriminator=False):
-    """A model of model_config with its graph built in sess's graph: the training graph, or with sampler only what
-    sampling and measuring run (G and the averaged G, and D with discriminator). The one way main, compare and
-    bench make a model; placement: its devices (parallel.replicas.Placement), one device when None."""
-    from parallel.replicas import ONE_DEVICE
-    model = model_class(model_config.gan_type)(sess, model_config, images, placement or ONE_DEVICE, labels)
-    if sampler:
-        model.build_sampler(discriminator)
-    else:
-        model.build_model()
-    return model
 
 
 def model_class(gan_type):

@@ -302,16 +302,17 @@ class Run:
                  f"{len(self.yardstick.split['reference']) + len(self.yardstick.split['floor'])} reference and "
                  "floor images right")
 
-    def model(self, sess, placement=None, images=None, labels=None):
-        """The chosen model, its training graph built in sess's; images and labels to train on."""
-        from config import build
+    def runner(self, sess, placement=None, images=None, labels=None):
+        """The runner of the chosen model, its training graph built in sess's; images and labels to train on."""
+        from training.runner import build
         return build(self.model_config, sess, images, labels, placement)
 
     def sampler(self, sess, discriminator=False):
-        """The chosen model with only its samplers built in sess's graph (and D, for its attention maps), with every
-        power-function average its newest checkpoint holds."""
+        """The runner of the chosen model with only its samplers built in sess's graph (and D, for its attention
+        maps), with every power-function average its newest checkpoint holds."""
         import dataclasses
-        from config import build, model_dir
+        from config import model_dir
+        from training.runner import build
         from training.checkpoints import stored_widths
         config = self.model_config
         stored = stored_widths(self.folders.of("checkpoint", model_dir(config)))
@@ -336,13 +337,13 @@ def train(run):
     if run.train_config.eval_every > 0:
         run.load_yardstick()
     with cluster.training_session(run.parallel, run.log) as (sess, placement):
-        model = run.model(sess, placement, run.images, run.labels)
-        show_all_variables(model.g_vars + model.d_vars, run.log)
-        checkpoint = run.folders.of("checkpoint", model.model_dir)
-        with activity(f"training {model.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
+        runner = run.runner(sess, placement, run.images, run.labels)
+        show_all_variables(runner.model.g_vars + runner.model.d_vars, run.log)
+        checkpoint = run.folders.of("checkpoint", runner.model_dir)
+        with activity(f"training {runner.model_dir}", f"its newest checkpoint in {checkpoint} is kept"):
             evaluate_epoch = (epoch_evaluator(run.yardstick, run.train_config.epoch_eval_samples) if run.yardstick
                               else None)
-            trainer.train(model, run.folders, run.train_config, run.log, evaluate_epoch)
+            trainer.train(runner, run.folders, run.train_config, run.log, evaluate_epoch)
 
 
 def sample(run):
@@ -351,9 +352,9 @@ def sample(run):
     from common.tfenv import graph_session
     from training import samples
     with graph_session() as sess:
-        model = run.sampler(sess)
-        with activity(f"sampling {model.model_dir}", "no samples were written"):
-            samples.write(model, run.folders, run.args.num_samples, run.args.weights, run.log, run.args.digit)
+        runner = run.sampler(sess)
+        with activity(f"sampling {runner.model_dir}", "no samples were written"):
+            samples.write(runner, run.folders, run.args.num_samples, run.args.weights, run.log, run.args.digit)
 
 
 def evaluate(run):
@@ -375,9 +376,9 @@ def evaluate(run):
             evaluation.evaluate_samples_files(samples, run.yardstick, run.log)
         return
     with graph_session() as sess:
-        model = run.sampler(sess)
-        with activity(f"evaluating {model.model_dir}", "no metrics.json was written"):
-            evaluation.evaluate_checkpoint(model, run.folders, run.yardstick, run.args.num_eval_samples, run.log)
+        runner = run.sampler(sess)
+        with activity(f"evaluating {runner.model_dir}", "no metrics.json was written"):
+            evaluation.evaluate_checkpoint(runner, run.folders, run.yardstick, run.args.num_eval_samples, run.log)
 
 
 def attention(run):
@@ -387,9 +388,9 @@ def attention(run):
     from evaluation.attention_maps import draw_attention
     run.load_data()
     with graph_session() as sess:
-        model = run.sampler(sess, discriminator=True)
-        with activity(f"drawing the attention of {model.model_dir}", "each picture is whole or absent"):
-            draw_attention(model, run.folders, run.images[-TEST_IMAGES:], run.args.queries, run.args.weights,
+        runner = run.sampler(sess, discriminator=True)
+        with activity(f"drawing the attention of {runner.model_dir}", "each picture is whole or absent"):
+            draw_attention(runner, run.folders, run.images[-TEST_IMAGES:], run.args.queries, run.args.weights,
                            run.log)
 
 

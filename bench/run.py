@@ -41,7 +41,7 @@ def forward_macs(model_name, z_dim):
     from config import model_class
     tf1 = tf.compat.v1
     with tf.Graph().as_default() as graph:
-        model = model_class(model_name)(None, ModelConfig(gan_type=model_name, z_dim=z_dim))
+        model = model_class(model_name)(ModelConfig(gan_type=model_name, z_dim=z_dim))
         model.generator(tf1.placeholder(tf.float32, [1, z_dim]), is_training=False)  # one image: static shapes
         model.discriminator(tf1.placeholder(tf.float32, [1, 28, 28, 1]), is_training=False)
         macs = {"G": 0, "D": 0}  # and each layer's
@@ -149,7 +149,7 @@ def measure_epoch(model_name, batch_size, data_dir, checkpoint_dir, workdir, bar
     model = build(model_name, "default", batch_size, images)
     quick = [QUICK_EPOCH_EVAL_SAMPLES] if epoch_images else []  # --quick trains on a few images
     evaluate_epoch = epoch_evaluator(yardstick, *quick)
-    batch = model.data_X[:model.config.batch_size].astype(np.float32) / 255.0
+    batch = model.images[:model.config.batch_size].astype(np.float32) / 255.0
     model.run_train_step(batch, streams.batch_z(model.config, 0))  # TF optimises the graph on the first run
     started = time.perf_counter()
     with model.sess.graph.as_default():

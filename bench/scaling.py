@@ -21,7 +21,7 @@ DEVICES = ("/device:CPU:0", "/device:CPU:1")
 def build(model_name, batch_size, placement_name):
     """A default model on the placement, in its own graph and session, variables initialised."""
     from parallel import cluster
-    from config import build as build_model
+    from training.runner import build as build_model
     from parallel.replicas import ONE_DEVICE, Placement
     tf = tfenv.tensorflow()
     placement = {"one device": ONE_DEVICE, "2 towers": Placement(DEVICES, DEVICES[0], False),
@@ -41,7 +41,7 @@ def time_gradient_sum(model, rounds):
     tf1 = tf.compat.v1
     with model.sess.graph.as_default():
         pairs = []
-        for i, v in enumerate(model.d_vars + model.g_vars):
+        for i, v in enumerate(model.model.d_vars + model.model.g_vars):
             with tf.device(DEVICES[1]):
                 remote = tf1.Variable(tf.ones(v.shape), trainable=False, name=f"bench_remote_{i}")
             with tf.device(DEVICES[0]):

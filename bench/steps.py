@@ -23,7 +23,7 @@ def build(model_name, config, batch_size, images=None, sampler=False):
     sampling and measuring run (GAN.build_sampler), as --phase sample and eval build it."""
     import tensorflow as tf
     from common import tfenv
-    from config import build as build_model
+    from training.runner import build as build_model
     model_config = ModelConfig(gan_type=model_name, batch_size=batch_size, **CONFIGS[config])
     graph = tf.Graph()
     with graph.as_default():
@@ -101,7 +101,7 @@ def time_sn_cost(models, iterations):
 def time_average_update(model, rounds):
     """Seconds of the averaged G's update alone (it runs inside every step), median of rounds of 20 runs."""
     with model.sess.graph.as_default():
-        update = tf_group(model.averaged.build_update(model.g_vars))
+        update = tf_group(model.model.averaged.build_update(model.model.g_vars))
     model.sess.run(update)
     times = []
     for _ in range(rounds):

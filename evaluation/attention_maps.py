@@ -5,10 +5,10 @@ import numpy as np
 
 from common.errors import UserError
 from common.interrupts import replaced_atomically
-from training import checkpoints, streams
-from utils import to_uint8
+from config import ATTENTION_SIDES
+from training import checkpoints
 
-GRID = 7  # the attention blocks work on 7x7 maps
+GRID = ATTENTION_SIDES[0]  # queries are positions of the maps the article's blocks work on: 7x7
 CELL = 28 // GRID  # image pixels per map position
 DEFAULT_QUERIES = [(1, 1), (1, 5), (3, 3), (5, 1), (5, 5)]
 NEGLIGIBLE_SHARE = 0.01  # a block whose gamma*o is under 1% of its input's norm
@@ -69,36 +69,22 @@ def draw(images, beta, queries, title, path, side=GRID):
     plt.close(fig)
 
 
-def show_attention(model, result_dir, real_images, queries, weights="raw", log=print):
+def show_attention(runner, result_dir, real_images, queries, weights="raw", log=print):
     """Draw G's maps on generated images and D's on real ones into result_dir; report each block's entropy, gamma
     and share.
 
     weights 'ema' (or ema_sigma<width>) draws that averaged G's maps on its own images; D has one set of weights.
     """
-    ema = weights != "raw"
-    averaged = model.averages[weights] if ema else None
-    blocks = {**model.attention_blocks, **(model.averaged_attention_blocks[weights] if ema else {})}
     summary = {}
-    for (net, side), (beta_tensor, scale, share_tensor) in blocks.items():
-        fetches = [beta_tensor, scale, share_tensor]
-        if net == "generator":
-            if ema:
-                averaged.refresh(model.sess)
-            fake = averaged.images if ema else model.fake_images
-            feed = {model.z: streams.sample_z(model.config, NUM_IMAGES)}
-            if model.config.conditional:  # the ten digits in turn
-                feed[model.fake_labels] = streams.sample_labels(model.config, NUM_IMAGES)
-            images, beta, scale_value, share = model.sess.run([fake] + fetches, feed)
-            images = to_uint8(images)
-        else:
-            images = real_images[:NUM_IMAGES]
-            beta, scale_value, share = model.sess.run(fetches, {model.inputs: images / np.float32(255)})
-        name = f"{net}{'' if side == GRID else side}{'_' + weights if ema and net == 'generator' else ''}"
+    for (net, side), (images, beta, scale_value, share) in runner.attention_values(weights, NUM_IMAGES,
+                                                                                   real_images).items():
+        averaged = weights != "raw" and net == "generator"
+        name = f"{net}{'' if side == ATTENTION_SIDES[0] else side}{'_' + weights if averaged else ''}"
         gamma = float(scale_value[0])
         entropy, uniform = mean_entropy(beta), np.log(beta.shape[-1])
         os.makedirs(result_dir, exist_ok=True)
         path = os.path.join(result_dir, f"attention_{name}.png")
-        draw(images, beta, queries, f"{model.model_dir} {name}: gamma {gamma:.3f}, mean entropy {entropy:.2f} "
+        draw(images, beta, queries, f"{runner.model_dir} {name}: gamma {gamma:.3f}, mean entropy {entropy:.2f} "
                                     f"nats (uniform {uniform:.2f})", path, side)
         note = " (this block barely changes its input)" if share < NEGLIGIBLE_SHARE else ""
         log(f"{name} attention: gamma {gamma:.4f}, gamma*o is {100 * share:.1f}% of its input's norm, "
@@ -107,11 +93,11 @@ def show_attention(model, result_dir, real_images, queries, weights="raw", log=p
     return summary
 
 
-def draw_attention(model, folders, real_images, queries=None, weights="raw", log=print):
+def draw_attention(runner, folders, real_images, queries=None, weights="raw", log=print):
     """Restore the latest checkpoint and draw its attention maps into the run's results folder; a clear error for
     a model without any."""
-    if not model.attention_blocks:
-        raise UserError(f"{model.model_name} has no attention blocks; use --gan_type SAGAN")
-    checkpoints.of_model(model, folders).restore_trained(log)
-    return show_attention(model, folders.of("result", model.model_dir), real_images, queries or DEFAULT_QUERIES,
+    if not runner.model.attention_blocks:
+        raise UserError(f"{runner.model_name} has no attention blocks; use --gan_type SAGAN")
+    checkpoints.of_run(runner, folders).restore_trained(log)
+    return show_attention(runner, folders.of("result", runner.model_dir), real_images, queries or DEFAULT_QUERIES,
                           weights, log)

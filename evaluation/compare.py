@@ -4,10 +4,11 @@ import os
 
 from common.errors import UserError
 from common.interrupts import activity
-from config import PRECISION_SUFFIX, RETIRED_FIELDS, Folders, ModelConfig, build, configuration_label, model_class, parse_model_dir
+from config import PRECISION_SUFFIX, RETIRED_FIELDS, Folders, ModelConfig, configuration_label, model_class, parse_model_dir
 from evaluation.evaluate import evaluate_checkpoint, read_result
 from evaluation.report import write_report
 from training.checkpoints import latest_step
+from training.runner import build
 from training.runlog import read_run_config
 
 
@@ -125,7 +126,7 @@ def compare(base, folders, load_yardstick, num_eval_samples, session, log=print,
                                                                        "their metrics.json"):
                     evaluate_checkpoint(build(config, sess, sampler=True), folders, yardstick, num_eval_samples, log)
         config = configs[label]
-        parameter_counts[label] = model_class(config.gan_type)(None, config).count_parameters()
+        parameter_counts[label] = model_class(config.gan_type)(config).count_parameters()
     result_dirs = {label: {seed: folders.of("result", name) for seed, name in seeds.items()}
                    for label, seeds in runs.items()}
     out_dir = report_dir or os.path.join(Folders.result_dir, report_dir_name(base.dataset, base.precision))

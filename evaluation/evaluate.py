@@ -27,22 +27,22 @@ def weights_suffix(weights):
     return "" if weights == "raw" else "_" + weights
 
 
-def evaluate(model, yardstick, num_samples, step=None):
+def evaluate(runner, yardstick, num_samples, step=None):
     """Metrics of num_samples generated images of every weights the model keeps (raw, ema and --ema_widths'), and
     of as many real images of the floor set.
 
     step, the checkpoint's, lets --phase compare tell a stale metrics.json from a current one.
     """
-    result = {"model_dir": model.model_dir, "step": step, "num_samples": num_samples, **yardstick.about,
+    result = {"model_dir": runner.model_dir, "step": step, "num_samples": num_samples, **yardstick.about,
               "real_floor": yardstick.floor(num_samples)}
-    for weights in model.config.weights:  # "model" is G's own weights, "model_ema" their average
+    for weights in runner.config.weights:  # "model" is G's own weights, "model_ema" their average
         suffix = weights_suffix(weights)
-        images = samples.draw(model, num_samples, weights)
+        images = samples.draw(runner, num_samples, weights)
         result["model" + suffix] = yardstick.measure(images)
-        if model.config.conditional:  # the ten classes equally, in turn
+        if runner.config.conditional:  # the ten classes equally, in turn
             def generate(n, weights=weights):
-                return samples.draw(model, n, weights), streams.sample_labels(model.config, n)
-            labels = streams.sample_labels(model.config, num_samples)
+                return samples.draw(runner, n, weights), streams.sample_labels(runner.config, n)
+            labels = streams.sample_labels(runner.config, num_samples)
             result["model" + suffix].update(measure_conditional(yardstick, images, labels, generate))
     return result
 
@@ -94,10 +94,10 @@ def evaluate_samples_files(samples, yardstick, log=print):
 def epoch_evaluator(yardstick, num_samples=TrainConfig.epoch_eval_samples):
     """A function of a model giving, for both weights, the FCD of num_samples of its images, its multiple of the
     floor of as many real images, and the classifier score; for training."""
-    def evaluate_epoch(model):
+    def evaluate_epoch(runner):
         scores = {}
         for weights, suffix in WEIGHT_SUFFIXES.items():
-            quick = yardstick.quick(samples.draw(model, num_samples, weights))
+            quick = yardstick.quick(samples.draw(runner, num_samples, weights))
             scores.update({"fcd" + suffix: quick["fcd"], "fcd_multiple" + suffix: quick["fcd_multiple"],
                            "classifier_score" + suffix: quick["classifier_score"], "fcd_floor": quick["fcd_floor"]})
         return scores
@@ -158,12 +158,12 @@ def read_result(result_dir):
         return json.load(f)
 
 
-def evaluate_checkpoint(model, folders, yardstick, num_samples, log=print):
+def evaluate_checkpoint(runner, folders, yardstick, num_samples, log=print):
     """Restore the model's latest checkpoint, write metrics.json into its results folder and print the table;
     returns the result."""
     from training import checkpoints  # TensorFlow's, imported once a model is built: eval --samples never needs it
-    step = checkpoints.of_model(model, folders).restore_trained(log)
-    result = evaluate(model, yardstick, num_samples, step)
+    step = checkpoints.of_run(runner, folders).restore_trained(log)
+    result = evaluate(runner, yardstick, num_samples, step)
     log(format_table(result))
-    log(f"wrote {write_result(result, folders.made('result', model.model_dir))}")
+    log(f"wrote {write_result(result, folders.made('result', runner.model_dir))}")
     return result

@@ -2,5 +2,5 @@
 a model card beside it (model_card).
 
 May import common, training (the averaged G's scope, the run's config.json), evaluation (its metrics.json), ops
-(to load G's weights) and config; models are built through config.build by main.
+(to load G's weights) and config; models are built through training/runner.build by main.
 """

@@ -21,31 +21,28 @@ SIGNATURE = "serving_default"
 SCOPE = "generator"  # of G in the export, for either weights
 
 
-def export_folder(model, folders, weights):
+def export_folder(runner, folders, weights):
     """results/<model_dir>/export/<weights>: where export() writes."""
-    return os.path.join(folders.of("result", model.model_dir), EXPORT_FOLDER, weights)
+    return os.path.join(folders.of("result", runner.model_dir), EXPORT_FOLDER, weights)
 
 
-def export(model, folders, weights="ema", log=print):
-    """Restore model's newest checkpoint and write G of the weights chosen as a SavedModel into the run's results
+def export(runner, folders, weights="ema", log=print):
+    """Restore the runner's newest checkpoint and write G of the weights chosen as a SavedModel into the run's results
     folder (folders: config.Folders); returns its folder.
 
-    model: built with build_sampler(). An existing folder is refused, never overwritten; the SavedModel is
+    runner: of a model built with build_sampler(). An existing folder is refused, never overwritten; the SavedModel is
     written beside it and renamed into place, so a stop leaves no half-written folder.
     """
-    path = export_folder(model, folders, weights)
+    path = export_folder(runner, folders, weights)
     if os.path.exists(path):
         raise UserError(f"{path} exists; nothing was changed: delete or move it to export again")
-    step = checkpoints.of_model(model, folders).restore_trained(log)
-    if weights != "raw":
-        model.averages[weights].refresh(model.sess)  # the standing statistics, frozen into the export
-    source = model.averages[weights].scope if weights != "raw" else SCOPE
-    values = model.sess.run({v.op.name[len(source) + 1:]: v for v in tf1.global_variables(source + "/")})
+    step = checkpoints.of_run(runner, folders).restore_trained(log)
+    values = runner.weights_values(weights)  # an average's with its standing statistics, frozen into the export
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with activity(f"exporting {model.model_dir}", "no export folder was written"):
+    with activity(f"exporting {runner.model_dir}", "no export folder was written"):
         with replaced_atomically(path) as tmp:
-            write_saved_model(model, values, tmp)
-            write_model_card(model, weights, step, tmp, folders.of("result", model.model_dir))
+            write_saved_model(runner.model, values, tmp)
+            write_model_card(runner.model, weights, step, tmp, folders.of("result", runner.model_dir))
     log(f"wrote G ({'raw' if weights == 'raw' else weights + ', averaged'} weights, step {step}) as a SavedModel to "
         f"{path}")
     return path

@@ -50,3 +50,43 @@ def projection(features, labels, num_classes, scope="d_projection"):
                                      tf1.glorot_uniform_initializer())
         chosen = tf.gather(embedding, labels)  # [B, C]
         return tf.reduce_sum(chosen * tf.cast(features, tf.float32), axis=1, keepdims=True)
+
+
+class Classes:
+    """How a model with --conditional uses labels, the one seam where classes enter: G's batch norms by class, D's
+    projection term on its features, and the label placeholders the nets read."""
+
+    def __init__(self, num_classes):
+        self.num_classes = num_classes
+
+    def labels(self, placeholder):
+        """The labels a net reads: the placeholder's."""
+        return placeholder
+
+    def batch_norm(self, net, statistics, labels):
+        """G's batch norm by class (for net 'generator'); None, the plain one, for D."""
+        return ConditionalBatchNorm(self.num_classes, statistics).of(labels) if net == "generator" else None
+
+    def logit(self, logit, features, labels, reuse):
+        """D's logit plus the projection term <embed(y), h> of its features, whose weights are D's: under its scope,
+        read through its getters."""
+        with tf1.variable_scope("discriminator", reuse=reuse, auxiliary_name_scope=False):
+            return logit + projection(features, labels, self.num_classes)
+
+
+class NoClasses:
+    """A model without labels: none read, the plain batch norm, D's logit as it is."""
+
+    def labels(self, placeholder):
+        return None
+
+    def batch_norm(self, net, statistics, labels):
+        return None
+
+    def logit(self, logit, features, labels, reuse):
+        return logit
+
+
+def of(config, num_classes):
+    """The classes a model of config uses: Classes(num_classes) with --conditional, else NoClasses()."""
+    return Classes(num_classes) if config.conditional else NoClasses()

@@ -19,6 +19,7 @@ from config import ModelConfig, ParallelConfig  # noqa: E402
 from config import model_class  # noqa: E402
 from common.graph import load_values  # noqa: E402
 from parallel.replicas import ONE_DEVICE, Placement  # noqa: E402
+from training.runner import Runner  # noqa: E402
 
 DEVICES = ("/device:CPU:0", "/device:CPU:1")
 
@@ -40,12 +41,13 @@ def main(out, model_name, steps, batch_size, wanted, flags):
     for name in wanted:
         placement = placements[name]
         with tf.Graph().as_default(), tf1.Session(config=cluster.session_config(parallel, tf)) as sess:
-            model = model_class(model_name)(sess, config, placement=placement)
+            model = model_class(model_name)(config, placement)
             model.build_model()
+            runner = Runner(model, sess)
             variables = {v.op.name: v for v in tf1.global_variables()}
             grads = tf.gradients(model.d_loss, model.d_vars) + tf.gradients(model.g_loss, model.g_vars)
             if initial is None:
-                model.initialize()
+                runner.initialize()
                 initial = dict(zip(variables, sess.run(list(variables.values()))))
             else:
                 load_values(sess, {v: initial[key] for key, v in variables.items()})
@@ -55,7 +57,7 @@ def main(out, model_name, steps, batch_size, wanted, flags):
             placed = {op.device for op in sess.graph.get_operations() if op.type in ("Conv2D", "MatMul")}
             saved[f"{name}/devices"] = np.array(sorted(placed))
             for step in range(steps if name != "apart" else 0):  # apart: its gradients are what the test reads
-                losses = model.run_train_step(batches[step], zs[step])
+                losses = runner.run_train_step(batches[step], zs[step])
                 for key, value in losses.items():
                     saved[f"{name}/loss/{step}/{key}"] = value
                 if step in (0, steps - 1):

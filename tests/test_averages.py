@@ -54,15 +54,15 @@ def test_the_average_is_edm2s_power_function_average_computed_directly(sess, wid
 @pytest.mark.e2e
 def test_widths_and_d_steps_resume_exactly_and_leave_the_default_g_alone(workdir, run_main, monkeypatch,
                                                                          op_determinism):
-    from GAN import GAN
+    from training.runner import Runner
     flags = ("--ema_widths", "0.1,0.2", "--d_steps", "2")
     name = "GAN_mnist_8_62_dsteps2"
     steps = STEPS_PER_EPOCH // 2  # G updates per epoch: each takes two batches
     fed = []  # (which update, the batch's bytes) of every update of the whole run
     with monkeypatch.context() as patch:
         for method in ("run_d_step", "run_train_step"):
-            original = getattr(GAN, method)
-            patch.setattr(GAN, method, lambda self, batch, *a, _o=original, _m=method, **k:
+            original = getattr(Runner, method)
+            patch.setattr(Runner, method, lambda self, batch, *a, _o=original, _m=method, **k:
                           fed.append((_m, batch.tobytes())) or _o(self, batch, *a, **k))
         assert run_main("--gan_type", "GAN", *flags, "--checkpoint_dir", "whole") == 0
     assert [m for m, _ in fed] == ["run_d_step", "run_train_step"] * (2 * steps)

@@ -19,7 +19,7 @@ tf1 = tf.compat.v1
 def test_forward_multiply_adds_follow_the_nets_weights(model_class):
     """Each weight is used once per output position of a conv, input position of a deconv, row of a matmul."""
     with tf.Graph().as_default():
-        model = model_class(None, ModelConfig(gan_type=model_class.model_name), images=None)
+        model = model_class(ModelConfig(gan_type=model_class.model_name))
         model.build_sampler(discriminator=True)  # both nets' weights, without a training step
         shapes = {v.op.name: v.shape.as_list() for v in tf1.trainable_variables()}
     positions = {"g_dc3": 7 * 7, "g_dc4": 14 * 14, "d_conv1": 14 * 14, "d_conv2": 7 * 7,

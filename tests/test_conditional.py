@@ -70,7 +70,7 @@ def test_a_conditional_sagan_conditions_every_bn_of_g_and_projects_in_d():
                     and "attention/gamma" not in n}
         assert d_gammas and all(len(s) == 1 for s in d_gammas.values())  # D's stay plain
         assert shapes["discriminator/d_projection/embedding"] == [10, 1024]
-        averaged = {w.op.name for w, _ in model.averaged.pairs}
+        averaged = {w.op.name for w, _ in model.model.averaged.pairs}
         assert {"generator/g_bn1/gamma", "generator/attention/h_bn/beta"} <= averaged  # the tables are averaged too
         model.initialize()
         batches, zs = random_batches(2)

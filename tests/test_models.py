@@ -11,6 +11,7 @@ from SAGAN import SAGAN
 from config import ModelConfig
 from common.graph import load_values
 from training import streams
+from training.runner import Runner
 
 tf1 = tf.compat.v1
 
@@ -20,10 +21,13 @@ def count(variables):
 
 
 def build(model_class, sess=None, build_now=True, **flags):
-    model = model_class(sess, ModelConfig(gan_type=model_class.model_name, **flags), images=None)
-    if build_now:
-        model.build_model()
-    return model
+    """A model of the default configuration changed by flags, its training graph built when build_now; given a
+    session, the Runner that runs it."""
+    model = model_class(ModelConfig(gan_type=model_class.model_name, **flags))
+    if not build_now:
+        return model
+    model.build_model()
+    return model if sess is None else Runner(model, sess)
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +86,7 @@ def test_sampling_changes_no_variable_and_any_batch_size_works(model_class):
         sess.run(tf1.global_variables_initializer())
         before = sess.run(tf1.global_variables())
         for n in (1, 3, 70):
-            images = sess.run(model.fake_images, {model.z: np.random.uniform(-1, 1, (n, 62))})
+            images = sess.run(model.model.fake_images, {model.model.z: np.random.uniform(-1, 1, (n, 62))})
             assert images.shape == (n, 28, 28, 1)
             assert 0 <= images.min() and images.max() <= 1
         after = sess.run(tf1.global_variables())

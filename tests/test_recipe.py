@@ -10,6 +10,7 @@ from SAGAN import SAGAN
 from config import PAPER_RECIPE, Folders, ModelConfig, model_dir, parse_model_dir
 from test_models import build, random_batches, train_from
 from training import checkpoints
+from training.runner import Runner
 from utils import load_samples
 
 tf1 = tf.compat.v1
@@ -70,8 +71,8 @@ def test_averaged_weights_follow_their_formula():
     with tf.Graph().as_default(), tf1.Session() as sess:
         model = build(GAN, sess, batch_size=8, ema_decay=decay)
         model.initialize()
-        pairs = [(w, a) for w, a in model.averaged.pairs if w in model.g_vars]
-        assert len(pairs) == len(model.g_vars)
+        pairs = [(w, a) for w, a in model.model.averaged.pairs if w in model.model.g_vars]
+        assert len(pairs) == len(model.model.g_vars)
         raw, averaged = sess.run([[w for w, _ in pairs], [a for _, a in pairs]])
         for r, a in zip(raw, averaged):
             np.testing.assert_array_equal(r, a)  # the average starts as G
@@ -89,7 +90,7 @@ def test_averaged_weights_warm_up_as_exponential_moving_average_with_num_updates
     with tf.Graph().as_default(), tf1.Session() as sess:
         model = build(GAN, sess, batch_size=8, ema_decay=decay, ema_warmup=True)
         model.initialize()
-        pairs = [(w, a) for w, a in model.averaged.pairs if w in model.g_vars]
+        pairs = [(w, a) for w, a in model.model.averaged.pairs if w in model.model.g_vars]
         averaged = sess.run([a for _, a in pairs])
         for t, (batch, z) in enumerate(zip(*random_batches(3)), start=1):  # t counts this update
             model.run_train_step(batch, z)
@@ -117,20 +118,21 @@ def test_a_zero_learning_rate_scale_leaves_every_trained_weight_as_it_was():
     with tf.Graph().as_default(), tf1.Session() as sess:
         model = build(GAN, sess, batch_size=8)
         model.initialize()
-        before = sess.run(model.g_vars + model.d_vars)
+        before = sess.run(model.model.g_vars + model.model.d_vars)
         model.run_train_step(*[b[0] for b in random_batches(1)], lr_scale=0.0)
-        for b, a in zip(before, sess.run(model.g_vars + model.d_vars)):
+        for b, a in zip(before, sess.run(model.model.g_vars + model.model.d_vars)):
             np.testing.assert_array_equal(a, b)
         model.run_train_step(*[b[0] for b in random_batches(1)])
-        assert any(np.abs(a - b).max() > 0 for a, b in zip(before, sess.run(model.g_vars)))
+        assert any(np.abs(a - b).max() > 0 for a, b in zip(before, sess.run(model.model.g_vars)))
 
 
 def _fresh(tmp_path, sess, model_class=SAGAN, **flags):
     """(a model with its training graph built and initialised, its checkpoints in tmp_path)."""
-    model = model_class(sess, ModelConfig(model_class.model_name, batch_size=8, **flags))
+    model = model_class(ModelConfig(model_class.model_name, batch_size=8, **flags))
     model.build_model()
+    model = Runner(model, sess)
     model.initialize()
-    return model, checkpoints.of_model(model, Folders(checkpoint_dir=str(tmp_path)))
+    return model, checkpoints.of_run(model, Folders(checkpoint_dir=str(tmp_path)))
 
 
 @pytest.mark.trains
@@ -164,7 +166,7 @@ def test_a_checkpoint_from_before_the_average_restores_with_the_average_at_the_r
         model, saves = _fresh(tmp_path, sess, GAN)
         assert saves.load(said.append) == 1
         assert any("predates the averaged generator" in line for line in said)
-        for raw, averaged in model.averaged.pairs:
+        for raw, averaged in model.model.averaged.pairs:
             np.testing.assert_array_equal(*sess.run([raw, averaged]))
 
 

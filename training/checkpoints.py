@@ -41,10 +41,11 @@ def stored_widths(folder):
                         if w is not None and ema.width_scope(w) in scopes))
 
 
-def of_model(model, folders):
-    """The checkpoints of a built model, in checkpoint/<model_dir>/ as <model_name>.model-<step> as in the
-    framework: of every variable of a training graph, or (partial) of those a sampler built."""
-    return Checkpoints(model.sess, folders.of("checkpoint", model.model_dir), model.model_name + ".model",
+def of_run(runner, folders):
+    """The checkpoints of a runner's built model, in checkpoint/<model_dir>/ as <model_name>.model-<step> as in
+    the framework: of every variable of a training graph, or (partial) of those a sampler built."""
+    model = runner.model
+    return Checkpoints(runner.sess, folders.of("checkpoint", model.model_dir), model.model_name + ".model",
                        model.global_step, model.averaged.copy_raw, partial=not model.trains)
 
 
