@@ -55,7 +55,7 @@ class GAN:
             raise ValueError(f"a {config.gan_type} configuration given to {self.model_name}")
         self.config = config
         self.placement = placement
-        self.trains = None  # True once build_model built the training graph, False once build_sampler built less
+        self.trains = False  # whether build_model built the training graph (build_sampler builds less)
         # --train_step: the framework's two session.run calls with G recomputed (literal), or one (fused).
         self.step = SCHEDULES[config.train_step]()
         self.compute_dtype = tf.dtypes.as_dtype(config.precision)  # of the nets' arithmetic; weights stay float32
@@ -286,10 +286,3 @@ class GAN:
         def discriminator(images, labels, reuse, batch_parts):
             return self.build_discriminator(images, True, reuse, labels, tower, batch_parts)
         return discriminator
-
-    # ------------------------------------------------------------ its folder
-
-    @property
-    def model_dir(self):
-        """This run's folder name under checkpoint/, results/ and logs/ (config.model_dir)."""
-        return run_config.model_dir(self.config)

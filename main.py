@@ -154,7 +154,7 @@ def build_parser():
                         "two session.run calls, G recomputed for the G step; the same kernels and updates")
     p.add_argument("--precision", default=model.precision, choices=PRECISIONS,
                    help="arithmetic of the nets; bfloat16 is mixed precision, with float32 weights, batch-norm "
-                        "statistics and losses; fast only on CPUs with AVX512_BF16 or AMX, and on GPUs")
+                        "statistics and losses; fast only on CPUs with AVX512_BF16 or AMX (GPUs are untested)")
     p.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=model.seed,
                    help="seed of weights, data order and z; other than 0 it is added to model_dir")
     p.add_argument("--save_every", type=bounded_int(1, 10**9), default=train.save_every,

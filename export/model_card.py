@@ -3,13 +3,14 @@ import dataclasses
 import json
 import os
 
-from config import ModelConfig, architecture
+from config import ModelConfig, architecture, model_dir, recipe_tags
 from evaluation.evaluate import read_result
 from training.runlog import read_run_config
 
 CARD_FILE = "MODEL_CARD.md"
 ARTICLE = ('the article "SAGAN代码简单实现" by TwistedW (twistedwg.com; code: SAGAN.py in '
            'https://github.com/TwistedW/tensorflow-GANs)')
+DATASET_CONTENT = {"mnist": "handwritten digits", "fashion-mnist": "images of clothes and shoes"}
 FLAG_OF_FIELD = {"spectral_norm": "sn"}  # the ModelConfig fields whose flag has another name
 
 
@@ -70,27 +71,36 @@ def write_model_card(model, weights, step, folder, result_dir):
                + (" : ten 7s" if config.conditional else ""),
                "print(images.shape, images.dtype)"]
     text = "\n".join([
-        f"# {model.model_dir}: G, {'raw' if weights == 'raw' else 'averaged (' + weights + ')'} weights, step {step:,}", "",
+        f"# {model_dir(config)}: G, {'raw' if weights == 'raw' else 'averaged (' + weights + ')'} weights, "
+        f"step {step:,}", "",
         (f"The generator of SAGAN as {ARTICLE} writes it: the GAN collection framework's MNIST G with a "
-         "self-attention block" if config.gan_type == "SAGAN" else
+         "self-attention block" if config.gan_type == "SAGAN" and config.attention == "article" else
+         f"The generator of SAGAN on the nets of {ARTICLE}, with the SAGAN paper's attention block in place of "
+         "the article's" if config.gan_type == "SAGAN" else
          f"The generator of the vanilla GAN of the GAN collection framework (infoGAN's MNIST nets), the baseline "
          f"of {ARTICLE}") + ", reproduced in TensorFlow 1 style" +
+        ("" if not recipe_tags(config) else
+         f", trained otherwise than the article (model_dir tags: {', '.join(recipe_tags(config))})") +
         (", made class-conditional as in the SAGAN paper (per-class batch-norm gamma and beta)."
          if config.conditional else "."),
         f"Architecture: {architecture(config, 'G')}.",
-        "" if weights == "raw" else "\nThese are the moving average of G's weights kept during training (the "
-        f"averaged G), with batch-norm statistics taken once over {config.standing_batches} batches of "
+        "" if weights == "raw" else "\nThese are " + ("the moving average of G's weights kept during training (the "
+                                                     "averaged G)" if weights == "ema" else
+                                                     f"a power-function average of G's weights ({weights})") +
+        f", with batch-norm statistics taken once over {config.standing_batches} batches of "
         f"{config.batch_size} z and frozen into the export.", "",
         "## Signature", "",
         f"`serving_default`: {inputs} → `images` uint8 [N, 28, 28, 1], 0 black to 255 white. G runs in "
         "inference mode (batch norm with its stored statistics), so any N works.", "",
         "```python", *example, "```", "",
         "## Quality", "", *quality_lines(model, weights, step, result_dir), "",
-        "FCD is the Fréchet distance in the features of the project's MNIST classifier; the floor is the same "
-        "distance for as many other real images, so 1 × floor is as close to real digits as the measure can "
+        f"FCD is the Fréchet distance in the features of the project's {config.dataset} classifier; the floor is "
+        "the same "
+        "distance for as many other real images, so 1 × floor is as close to real images as the measure can "
         "tell.", "",
         "## Limits", "",
-        f"Trained on {config.dataset} only: 28 × 28 greyscale digits, and nothing else. It was measured only against "
+        f"Trained on {config.dataset} only: 28 × 28 greyscale {DATASET_CONTENT[config.dataset]}, and nothing else. "
+        "It was measured only against "
         "the floor above, with the project's own classifier; the figures are not comparable with FID on other "
         "datasets.", "",
         "## Configuration", "",

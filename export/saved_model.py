@@ -7,6 +7,7 @@ stored as its moving averages. Nothing of D, of the optimisers or of the other w
 import os
 
 import tensorflow as tf
+from tensorflow.python.util import deprecation
 
 from common.errors import UserError
 from common.interrupts import activity, replaced_atomically
@@ -43,7 +44,7 @@ def export(runner, folders, weights="ema", log=print):
         with replaced_atomically(path) as tmp:
             write_saved_model(runner.model, values, tmp)
             write_model_card(runner.model, weights, step, tmp, folders.of("result", runner.model_dir))
-    log(f"wrote G ({'raw' if weights == 'raw' else weights + ', averaged'} weights, step {step}) as a SavedModel to "
+    log(f"wrote G ({'raw' if weights == 'raw' else 'averaged (' + weights + ')'} weights, step {step}) as a SavedModel to "
         f"{path}")
     return path
 
@@ -65,7 +66,8 @@ def write_saved_model(model, values, path):
         if names != set(values):
             raise ValueError(f"the export's G and the checkpoint's differ: {sorted(names ^ set(values))[:3]}")
         load_values(sess, {v: values[v.op.name[len(SCOPE) + 1:]] for v in variables})
-        signature = tf1.saved_model.signature_def_utils.predict_signature_def(inputs, {"images": images})
+        with deprecation.silence():  # TF1's signature builder warns of its own deprecation: not the user's concern
+            signature = tf1.saved_model.signature_def_utils.predict_signature_def(inputs, {"images": images})
         builder = tf1.saved_model.Builder(path)
         builder.add_meta_graph_and_variables(sess, [tf1.saved_model.tag_constants.SERVING],
                                              signature_def_map={SIGNATURE: signature}, strip_default_attrs=True)

@@ -20,7 +20,7 @@ def inverse_sigma(w):
     in the current variable scope."""
     w_matrix = tf.reshape(w, [-1, w.get_shape()[-1]])  # [k_h * k_w * in, out], or [..., in] for a deconv kernel
     u = tf1.get_variable("u", [1, w.get_shape()[-1]], tf.float32, tf1.truncated_normal_initializer(),
-                         trainable=False, aggregation=tf.VariableAggregation.MEAN)  # replicas average it
+                         trainable=False)
     v = tf.stop_gradient(tf.math.l2_normalize(tf.matmul(u, w_matrix, transpose_b=True)))  # [1, k]
     w_v = tf.matmul(v, w_matrix)  # [1, out]; sigma's gradient reaches W through it
     u_next = tf.stop_gradient(tf.math.l2_normalize(w_v))

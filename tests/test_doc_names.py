@@ -1,5 +1,5 @@
-"""Docs name only code that exists: every `module.symbol`, repository path and --flag that README.md, docs/*.md
-and the model card's template cite."""
+"""Docs name only code that exists: every `module.symbol`, repository path and --flag that README.md, the pages
+under docs/ and the model card's template cite."""
 import ast
 import glob
 import importlib
@@ -22,7 +22,8 @@ DOTTED = re.compile(r"^([A-Za-z_]\w*(?:/\w+)*)\.([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*
 def documents():
     """{name: text} of README.md, docs/*.md and the model card's template (export/model_card.py's strings)."""
     texts = {path: open(os.path.join(ROOT, path)).read() for path in
-             ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))}
+             ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "**", "*.md"),
+                                                                                 recursive=True))}
     card = ast.parse(open(os.path.join(ROOT, "export", "model_card.py")).read())
     texts["export/model_card.py"] = "\n".join(node.value for node in ast.walk(card)
                                               if isinstance(node, ast.Constant) and isinstance(node.value, str))

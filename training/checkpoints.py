@@ -45,7 +45,7 @@ def of_run(runner, folders):
     """The checkpoints of a runner's built model, in checkpoint/<model_dir>/ as <model_name>.model-<step> as in
     the framework: of every variable of a training graph, or (partial) of those a sampler built."""
     model = runner.model
-    return Checkpoints(runner.sess, folders.of("checkpoint", model.model_dir), model.model_name + ".model",
+    return Checkpoints(runner.sess, folders.of("checkpoint", runner.model_dir), model.model_name + ".model",
                        model.global_step, model.averaged.copy_raw, partial=not model.trains)
 
 

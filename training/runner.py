@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from common.errors import UserError
-from config import model_class
+from config import model_class, model_dir
 from parallel.replicas import ONE_DEVICE
 from training import streams
 from utils import to_uint8
@@ -47,7 +47,7 @@ class Runner:
     @property
     def model_dir(self):
         """This run's folder name under checkpoint/, results/ and logs/ (config.model_dir)."""
-        return self.model.model_dir
+        return model_dir(self.config)
 
     def initialize(self):
         """Initialise every variable; the averaged Gs start as G."""
