@@ -357,9 +357,11 @@ def test_tensorflow_says_nothing_before_the_programs_own_lines(workdir):
     from conftest import ROOT
     script = os.path.join(ROOT, "tests", "main_on_synthetic_data.py")
     flags = ["--gan_type", "GAN", "--batch_size", "8", "--eval_every", "0", "--stop_after_steps", "1"]
-    # One process starts, resumes (which once warned that get_checkpoint_mtimes is deprecated), then samples.
+    # One process starts, resumes (which once warned that get_checkpoint_mtimes is deprecated), samples, then
+    # exports (whose signature builder warns of its own deprecation).
     done = subprocess.run([sys.executable, script, *flags, "--then", *flags, "--then", *flags[:4], "--phase", "sample",
-                           "--num_samples", "100"], capture_output=True, text=True, timeout=1200)
+                           "--num_samples", "100", "--then", *flags[:4], "--phase", "export"],
+                          capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.replace("\r", "\n").splitlines() if line.strip()]
     assert [line for line in lines if not line.startswith("GAN epoch 1/")] == [], done.stderr
