@@ -40,44 +40,83 @@ PAPER_RECIPE = dict(loss="hinge", spectral_norm=True, attention="paper", lr_d=4e
                     beta2=0.9)
 
 
+def option(default, help, **spec):
+    """A config field that is also a flag of main.py, which builds its parser from these: help, and the spec of its
+    values (choices=, bounds=(low, high) with low_open=, parse= a function of the text that raises ValueError,
+    flag= when the flag's name is not the field's)."""
+    return dataclasses.field(default=default, metadata=dict(help=help, **spec))
+
+
+def parse_widths(text):
+    """The widths of --ema_widths, e.g. '0.05,0.1,0.2', sorted; ValueError unless each is in (0, MAX_EMA_WIDTH]."""
+    widths = tuple(sorted({float(part) for part in text.split(",")}))
+    if not all(0 < w <= MAX_EMA_WIDTH for w in widths):
+        raise ValueError(f"each width is in (0, {MAX_EMA_WIDTH}]")
+    return widths
+
+
+def parse_devices(text):
+    """--devices: a count of devices (1 to 1024), or device names separated by commas."""
+    if text.isdigit():
+        if not 1 <= int(text) <= 1024:
+            raise ValueError(f"{text} is not in [1, 1024]")
+        return (str(int(text)),)
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if len(names) < 1 or not all(n.startswith("/") for n in names):
+        raise ValueError(f"{text!r} is neither a count nor device names like /gpu:0,/gpu:1")
+    return names
+
+
+MAX_IMAGES = 1_000_000  # of any count of images a flag asks for: 784 MB of uint8
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """What a model is and how it learns; model_dir names the choices that make runs differ."""
 
     gan_type: str
-    dataset: str = "mnist"
-    batch_size: int = 64
-    z_dim: int = 62
-    seed: int = 0
-    precision: str = "float32"  # of the nets' arithmetic; weights stay float32
-    # fused: the D step and the G step in one session.run, G's forward pass shared; literal: the framework's two
-    # session.run calls, G recomputed for the G step. The same kernels and the same updates: only the schedule differs.
-    train_step: str = "fused"
-    learning_rate: float = 2e-4  # D's, unless lr_d is given
-    g_lr_ratio: float = 5.0  # G's learning rate over D's, unless lr_g is given
-    lr_d: Optional[float] = None
-    lr_g: Optional[float] = None
-    beta1: float = 0.5
-    beta2: float = 0.999
-    loss: str = "bce"
-    spectral_norm: bool = False
-    sn_nets: str = "both"  # where spectral norm goes when it is on (SN_NETS)
-    attention: str = "article"  # SAGAN's block: the article's, or the SAGAN paper's
-    ema_decay: float = 0.999  # of the moving average of G's weights, kept in every run
-    # The decay at G update t is min(ema_decay, (1 + t) / (10 + t)), as TensorFlow's ExponentialMovingAverage
-    # with num_updates: early weights do not dominate a long average.
-    ema_warmup: bool = False
-    # Both learning rates fall linearly to 0 over the last part of training, from this fraction of its steps.
-    lr_decay_start: Optional[float] = None
-    # Class-conditional, as the SAGAN paper's model: G's batch norms take per-class gamma and beta, D projects.
-    conditional: bool = False
-    # Batches of z (of batch_size) the averaged G's batch-norm statistics are taken over each time it is used.
-    standing_batches: int = 64
-    # EDM2's power-function averages of G kept beside the averaged G, by their width relative to the run (sigma_rel).
-    ema_widths: Tuple[float, ...] = ()
-    # D updates per G update, each on its own real batch (Lucic et al. 2018; WGAN's n_critic); an epoch stays one
-    # pass over the data, so it has 1/d_steps as many G updates.
-    d_steps: int = 1
+    dataset: str = option("mnist", "dataset", choices=DATASETS)
+    batch_size: int = option(64, "batch size", bounds=(1, 70_000))
+    z_dim: int = option(62, "dimension of z", bounds=(1, 10_000))
+    seed: int = option(0, "seed of weights, data order and z; other than 0 it is added to model_dir",
+                       bounds=(0, 2**31 - 1))
+    precision: str = option("float32", "arithmetic of the nets; bfloat16 is mixed precision, with float32 weights, "
+                            "batch-norm statistics and losses; fast only on CPUs with AVX512_BF16 or AMX (GPUs are "
+                            "untested)", choices=PRECISIONS)
+    train_step: str = option("fused", "fused: D and G steps in one session.run, G's forward pass shared; literal: the "
+                             "framework's two session.run calls, G recomputed for the G step; the same kernels and "
+                             "updates", choices=TRAIN_STEPS)
+    learning_rate: float = option(2e-4, "D's Adam learning rate", bounds=(0.0, 1.0))
+    g_lr_ratio: float = option(5.0, "G's learning rate as a multiple of D's", bounds=(0.0, 1000.0))
+    lr_d: Optional[float] = option(None, "D's Adam learning rate, instead of --learning_rate", bounds=(0.0, 1.0))
+    lr_g: Optional[float] = option(None, "G's Adam learning rate, instead of --learning_rate times --g_lr_ratio",
+                                   bounds=(0.0, 1.0))
+    beta1: float = option(0.5, "Adam beta1", bounds=(0.0, 0.999), low_open=False)
+    beta2: float = option(0.999, "Adam beta2", bounds=(0.0, 0.9999), low_open=False)
+    loss: str = option("bce", "bce: the framework's sigmoid cross-entropy; hinge: the SAGAN paper's", choices=LOSSES)
+    spectral_norm: bool = option(False, "spectral norm on every convolution, transposed convolution and linear layer "
+                                 "of G and D", flag="sn")
+    sn_nets: str = option("both", "with --sn: both nets (the paper's), or d: D alone, G without spectral norm",
+                          choices=SN_NETS)
+    attention: str = option("article", "SAGAN's block: the article's (4x4 convolutions, batch norm, ReLU) or the "
+                            "SAGAN paper's (1x1 convolutions, pooled keys, an output convolution)",
+                            choices=ATTENTION_BLOCKS)
+    ema_decay: float = option(0.999, "decay of the moving average of G's weights that every run keeps beside them",
+                              bounds=(0.0, 0.99999), low_open=False)
+    ema_warmup: bool = option(False, "warm the average up: at G update t its decay is min(--ema_decay, (1 + t) / "
+                              "(10 + t)), as in TensorFlow's ExponentialMovingAverage with num_updates")
+    lr_decay_start: Optional[float] = option(None, "both learning rates fall linearly to 0 from this fraction of the "
+                                             "--epoch steps to the last", bounds=(0.0, 0.999), low_open=False)
+    conditional: bool = option(False, "class-conditional GAN or SAGAN, as the SAGAN paper's model: G's batch norms "
+                               "take per-class gamma and beta, D is a projection discriminator; trained on the "
+                               "dataset's labels")
+    standing_batches: int = option(64, "batches of z the averaged G's batch-norm statistics are taken over whenever "
+                                   "it is used", bounds=(1, 100_000))
+    ema_widths: Tuple[float, ...] = option((), "also keep EDM2's power-function averages of G of these widths "
+                                           "(sigma_rel, relative to the run's length), e.g. 0.05,0.1,0.2; --weights "
+                                           "ema_sigma0.1 names one; eval measures each", parse=parse_widths)
+    d_steps: int = option(1, "D updates per G update, each on its own real batch; an epoch stays one pass over the "
+                          "data", bounds=(1, 100))
 
     def __post_init__(self):
         for field, allowed in (("gan_type", MODEL_NAMES), ("dataset", DATASETS), ("precision", PRECISIONS),
@@ -121,12 +160,15 @@ class ModelConfig:
 class TrainConfig:
     """How long to train and how often to save, log and evaluate."""
 
-    epoch: int = 20
-    save_every: int = 500
-    log_every: int = 50
-    eval_every: int = 1  # 0: never
-    epoch_eval_samples: int = 5000  # generated images of each weights the per-epoch FCD measures
-    stop_after_steps: Optional[int] = None
+    epoch: int = option(20, "epochs to train in all", bounds=(1, 100_000))
+    save_every: int = option(500, "checkpoint every N steps", bounds=(1, 10**9))
+    log_every: int = option(50, "losses to steps.csv and TensorBoard every N steps", bounds=(1, 10**9))
+    eval_every: int = option(1, "FCD and classifier score of 5,000 samples every N epochs while training; 0 turns it "
+                             "off", bounds=(0, 100_000))
+    epoch_eval_samples: int = option(5000, "generated images of each weights that the per-epoch FCD measures",
+                                     bounds=(10, MAX_IMAGES))
+    stop_after_steps: Optional[int] = option(None, "save and stop after N steps of this run; run again to continue",
+                                             bounds=(1, 10**9))
     weights: str = "raw"  # of the per-epoch grids and of the best checkpoint: G's own, or their average ("ema")
 
 
@@ -134,7 +176,8 @@ class TrainConfig:
 class EvalConfig:
     """How much --phase eval and compare measure beyond --num_eval_samples."""
 
-    cas_images: int = 60_000  # generated (and real) images the classification accuracy score's classifiers learn from
+    cas_images: int = option(60_000, "with --phase eval of a --conditional run: generated (and real) images the "
+                             "classification accuracy score's classifiers learn from", bounds=(10, MAX_IMAGES))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,11 +187,15 @@ class ParallelConfig:
     None of it is in model_dir: a run's checkpoints go on with any number of devices.
     """
 
-    devices: Tuple[str, ...] = ("1",)  # a count of this machine's GPUs (else CPUs), or device names
-    sync_bn: bool = False  # batch norm over the global batch rather than each device's slice
+    devices: Tuple[str, ...] = option(("1",), "train on N devices of this machine (its GPUs, else N logical CPUs), or on "
+                                      "the devices named, e.g. /gpu:0,/gpu:1; the batch is split over them",
+                                      parse=parse_devices)
+    sync_bn: bool = option(False, "with several devices, batch norm takes the statistics of the whole batch, not each "
+                           "device's slice")
     cluster: Tuple[Tuple[str, str], ...] = ()  # (job, host:port) of each task, the chief first
     task_index: int = 0  # this process's place in cluster
-    probe_seconds: float = 5.0  # how often a worker checks that the chief is there, and how long a probe waits
+    probe_seconds: float = option(5.0, "with --cluster: how often a worker checks that the chief still answers; a "
+                                  "worker stops within two probes of the chief's death", bounds=(0.0, 3600.0))
 
     @property
     def local_count(self):
@@ -170,10 +217,10 @@ class ParallelConfig:
 class Folders:
     """The roots under which each run keeps its own <model_dir> folder."""
 
-    checkpoint_dir: str = "checkpoint"
-    result_dir: str = "results"
-    log_dir: str = "logs"
-    data_dir: str = "data"
+    checkpoint_dir: str = option("checkpoint", "checkpoints go in <this>/<model_dir>")
+    result_dir: str = option("results", "images and CSV logs go in <this>/<model_dir>")
+    log_dir: str = option("logs", "TensorBoard logs go in <this>/<model_dir>")
+    data_dir: str = option("data", "datasets live in <this>/<dataset>")
 
     def of(self, kind, model_dir):
         """checkpoint/, results/ or logs/ folder of a run; not created."""

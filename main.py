@@ -1,19 +1,18 @@
 """Command line: train, resume, sample, evaluate and compare the GAN and SAGAN of the article."""
 import argparse
+import dataclasses
 import math
 import os
 import sys
 
-from config import (ATTENTION_BLOCKS, DATASETS, LOSSES, MAX_EMA_WIDTH, MODEL_NAMES, PAPER_RECIPE,
-                    PRECISIONS, RETIRED_FLAGS, SN_NETS, TRAIN_STEPS, WEIGHTS, WIDTH_WEIGHTS, EvalConfig, Folders, ModelConfig,
-                    ParallelConfig, TrainConfig, weights_width)
+from config import (MAX_EMA_WIDTH, MAX_IMAGES, MODEL_NAMES, PAPER_RECIPE, RETIRED_FLAGS, WEIGHTS, WIDTH_WEIGHTS,
+                    EvalConfig, Folders, ModelConfig, ParallelConfig, TrainConfig, weights_width)
 
 PHASES = ("train", "sample", "eval", "attention", "compare", "export")
 RECIPES = {"article": {}, "paper": PAPER_RECIPE}  # presets of flags; a flag given explicitly wins
 # The flags that stand for a preset besides its own: D's learning rate is --learning_rate unless --lr_d is given,
 # G's is --learning_rate times --g_lr_ratio unless --lr_g is; any of them given keeps the preset off.
 PRESET_FLAGS = {"lr_d": ("lr_d", "learning_rate"), "lr_g": ("lr_g", "learning_rate", "g_lr_ratio")}
-MAX_NUM_SAMPLES = 1_000_000  # 784 MB of uint8
 TEST_IMAGES = 10_000  # the last of the dataset's images are its test set's, whose first D's attention is drawn on
 
 
@@ -60,17 +59,6 @@ def query_list(text):
                                          f"{text!r} is not 'row,col;row,col'") from None
 
 
-def width_list(text):
-    """argparse type: widths of power-function averages, e.g. '0.05,0.1,0.2'."""
-    try:
-        widths = tuple(sorted({float(part) for part in text.split(",")}))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a list like 0.05,0.1") from None
-    if not all(0 < w <= MAX_EMA_WIDTH for w in widths):
-        raise argparse.ArgumentTypeError(f"{text!r}: each width is in (0, {MAX_EMA_WIDTH}]")
-    return widths
-
-
 def weights_name(text):
     """argparse type: raw, ema, or ema_sigma<width> of an --ema_widths average."""
     width = weights_width(text)
@@ -80,102 +68,64 @@ def weights_name(text):
     return text
 
 
-def device_list(text):
-    """argparse type: a count of devices, or device names separated by commas."""
-    if text.isdigit():
-        if not 1 <= int(text) <= 1024:
-            raise argparse.ArgumentTypeError(f"{text} is not in [1, 1024]")
-        return (str(int(text)),)
-    names = tuple(n.strip() for n in text.split(",") if n.strip())
-    if len(names) < 1 or not all(n.startswith("/") for n in names):
-        raise argparse.ArgumentTypeError(f"{text!r} is neither a count nor device names like /gpu:0,/gpu:1")
-    return names
+def add_config_flags(parser, cls):
+    """A flag for each field of the config dataclass cls that config.option made one, from the field's help, default
+    and spec: a field is written once, and its flag follows it."""
+    for field in dataclasses.fields(cls):
+        spec = dict(field.metadata)
+        if "help" not in spec:
+            continue
+        flag, default = "--" + spec.get("flag", field.name), field.default
+        kwargs = dict(dest=field.name, default=default, help=spec["help"])
+        if isinstance(default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif "choices" in spec:
+            kwargs["choices"] = spec["choices"]
+        elif "bounds" in spec:
+            low, high = spec["bounds"]
+            kwargs["type"] = (bounded_int(low, high) if isinstance(low, int) else
+                              bounded_float(low, high, spec.get("low_open", True)))
+        elif "parse" in spec:
+            kwargs["type"] = parsed_by(spec["parse"])
+        parser.add_argument(flag, **kwargs)
+
+
+def parsed_by(parse):
+    """argparse type: parse(text), its ValueError a one-line error."""
+    def parse_text(text):
+        try:
+            return parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+    parse_text.__name__ = parse.__name__
+    return parse_text
 
 
 def build_parser():
-    """The command line's parser, every flag with its default."""
-    model, train, folders = ModelConfig, TrainConfig, Folders
+    """The command line's parser, every flag with its default: the configs' fields' (add_config_flags), then the
+    phases' own."""
     p = OneLineParser(description="SAGAN and its vanilla GAN baseline, TensorFlow 1 style.",
                       formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     p.add_argument("--gan_type", choices=MODEL_NAMES, help="model to build; required but for --phase compare")
-    p.add_argument("--dataset", default=model.dataset, choices=DATASETS, help="dataset")
     p.add_argument("--phase", default="train", choices=PHASES,
                    help="train (resuming from the latest checkpoint); sample, evaluate or draw the attention "
                         "maps of the latest checkpoint; compare every run of the dataset, over its seeds; export the "
                         "latest checkpoint's G as a SavedModel")
-    p.add_argument("--epoch", type=bounded_int(1, 100_000), default=train.epoch, help="epochs to train in all")
-    p.add_argument("--batch_size", type=bounded_int(1, 70_000), default=model.batch_size, help="batch size")
-    p.add_argument("--z_dim", type=bounded_int(1, 10_000), default=model.z_dim, help="dimension of z")
-    p.add_argument("--learning_rate", type=bounded_float(0.0, 1.0), default=model.learning_rate,
-                   help="D's Adam learning rate")
-    p.add_argument("--g_lr_ratio", type=bounded_float(0.0, 1000.0), default=model.g_lr_ratio,
-                   help="G's learning rate as a multiple of D's")
-    p.add_argument("--beta1", type=bounded_float(0.0, 0.999, low_open=False), default=model.beta1, help="Adam beta1")
-    p.add_argument("--lr_d", type=bounded_float(0.0, 1.0), default=model.lr_d,
-                   help="D's Adam learning rate, instead of --learning_rate")
-    p.add_argument("--lr_g", type=bounded_float(0.0, 1.0), default=model.lr_g,
-                   help="G's Adam learning rate, instead of --learning_rate times --g_lr_ratio")
-    p.add_argument("--beta2", type=bounded_float(0.0, 0.9999, low_open=False), default=model.beta2, help="Adam beta2")
-    p.add_argument("--loss", default=model.loss, choices=LOSSES,
-                   help="bce: the framework's sigmoid cross-entropy; hinge: the SAGAN paper's")
-    p.add_argument("--sn", dest="spectral_norm", action=argparse.BooleanOptionalAction, default=model.spectral_norm,
-                   help="spectral norm on every convolution, transposed convolution and linear layer of G and D")
-    p.add_argument("--sn_nets", default=model.sn_nets, choices=SN_NETS,
-                   help="with --sn: both nets (the paper's), or d: D alone, G without spectral norm")
-    p.add_argument("--attention", default=model.attention, choices=ATTENTION_BLOCKS,
-                   help="SAGAN's block: the article's (4x4 convolutions, batch norm, ReLU) or the SAGAN paper's "
-                        "(1x1 convolutions, pooled keys, an output convolution)")
+    for cls in (ModelConfig, TrainConfig, EvalConfig, ParallelConfig, Folders):
+        add_config_flags(p, cls)
     p.add_argument("--recipe", default="article", choices=tuple(RECIPES),
                    help="article: the framework's training; paper: hinge loss, --sn, the paper's block, lr_d 4e-4, "
                         "lr_g 1e-4, beta1 0, beta2 0.9 (flags given explicitly win)")
-    p.add_argument("--ema_decay", type=bounded_float(0.0, 0.99999, low_open=False), default=model.ema_decay,
-                   help="decay of the moving average of G's weights that every run keeps beside them")
-    p.add_argument("--ema_warmup", action=argparse.BooleanOptionalAction, default=model.ema_warmup,
-                   help="warm the average up: at G update t its decay is min(--ema_decay, (1 + t) / (10 + t)), as "
-                        "in TensorFlow's ExponentialMovingAverage with num_updates")
-    p.add_argument("--ema_widths", type=width_list, default=model.ema_widths,
-                   help="also keep EDM2's power-function averages of G of these widths (sigma_rel, relative to the "
-                        "run's length), e.g. 0.05,0.1,0.2; --weights ema_sigma0.1 names one; eval measures each")
-    p.add_argument("--d_steps", type=bounded_int(1, 100), default=model.d_steps,
-                   help="D updates per G update, each on its own real batch; an epoch stays one pass over the data")
-    p.add_argument("--lr_decay_start", type=bounded_float(0.0, 0.999, low_open=False), default=model.lr_decay_start,
-                   help="both learning rates fall linearly to 0 from this fraction of the --epoch steps to the last")
-    p.add_argument("--conditional", action=argparse.BooleanOptionalAction, default=model.conditional,
-                   help="class-conditional GAN or SAGAN, as the SAGAN paper's model: G's batch norms take per-class "
-                        "gamma and beta, D is a projection discriminator; trained on the dataset's labels")
     p.add_argument("--digit", type=bounded_int(0, 9), default=None,
                    help="with --phase sample on a --conditional run: draw only this digit (default: the ten equally)")
     p.add_argument("--weights", default=None, type=weights_name,
                    help=f"which G the per-epoch grids, the best checkpoint, sample, attention and export use: raw (its "
                         f"own weights), ema (their moving average) or {WIDTH_WEIGHTS}<width> (one of --ema_widths') "
-                        f"(default: {train.weights}, and ema for export); eval and compare report each")
-    p.add_argument("--train_step", default=model.train_step, choices=TRAIN_STEPS,
-                   help="fused: D and G steps in one session.run, G's forward pass shared; literal: the framework's "
-                        "two session.run calls, G recomputed for the G step; the same kernels and updates")
-    p.add_argument("--precision", default=model.precision, choices=PRECISIONS,
-                   help="arithmetic of the nets; bfloat16 is mixed precision, with float32 weights, batch-norm "
-                        "statistics and losses; fast only on CPUs with AVX512_BF16 or AMX (GPUs are untested)")
-    p.add_argument("--seed", type=bounded_int(0, 2**31 - 1), default=model.seed,
-                   help="seed of weights, data order and z; other than 0 it is added to model_dir")
-    p.add_argument("--save_every", type=bounded_int(1, 10**9), default=train.save_every,
-                   help="checkpoint every N steps")
-    p.add_argument("--log_every", type=bounded_int(1, 10**9), default=train.log_every,
-                   help="losses to steps.csv and TensorBoard every N steps")
-    p.add_argument("--eval_every", type=bounded_int(0, 100_000), default=train.eval_every,
-                   help="FCD and classifier score of 5,000 samples every N epochs while training; 0 turns it off")
-    p.add_argument("--epoch_eval_samples", type=bounded_int(10, MAX_NUM_SAMPLES), default=train.epoch_eval_samples,
-                   help="generated images of each weights that the per-epoch FCD measures")
-    p.add_argument("--standing_batches", type=bounded_int(1, 100_000), default=model.standing_batches,
-                   help="batches of z the averaged G's batch-norm statistics are taken over whenever it is used")
-    p.add_argument("--stop_after_steps", type=bounded_int(1, 10**9), default=train.stop_after_steps,
-                   help="save and stop after N steps of this run; run again to continue")
-    p.add_argument("--num_samples", type=bounded_int(1, MAX_NUM_SAMPLES), default=64,
+                        f"(default: {TrainConfig.weights}, and ema for export); eval and compare report each")
+    p.add_argument("--num_samples", type=bounded_int(1, MAX_IMAGES), default=64,
                    help="images written by --phase sample")
-    p.add_argument("--num_eval_samples", type=bounded_int(100, MAX_NUM_SAMPLES), default=10_000,
+    p.add_argument("--num_eval_samples", type=bounded_int(100, MAX_IMAGES), default=10_000,
                    help="generated images compared with the reference images by --phase eval (and compare)")
-    p.add_argument("--cas_images", type=bounded_int(10, MAX_NUM_SAMPLES), default=EvalConfig.cas_images,
-                   help="with --phase eval of a --conditional run: generated (and real) images the classification "
-                        "accuracy score's classifiers learn from")
     p.add_argument("--samples", nargs="+", default=None, metavar="FILE",
                    help="with --phase eval: measure the images of these .npz files (from --phase sample, or "
                         "docs/samples/) instead of a checkpoint's; --gan_type is then not needed")
@@ -184,29 +134,16 @@ def build_parser():
                         "(files of one seed and count share their z, so each position is one z through each model)")
     p.add_argument("--queries", type=query_list, default=None,
                    help="--phase attention: 7x7-grid positions 'row,col;row,col' (default: a spread of five)")
-    p.add_argument("--devices", type=device_list, default=ParallelConfig.devices,
-                   help="train on N devices of this machine (its GPUs, else N logical CPUs), or on the devices "
-                        "named, e.g. /gpu:0,/gpu:1; the batch is split over them")
-    p.add_argument("--sync_bn", action=argparse.BooleanOptionalAction, default=ParallelConfig.sync_bn,
-                   help="with several devices, batch norm takes the statistics of the whole batch, not each "
-                        "device's slice")
     p.add_argument("--cluster", default=None,
                    help="host:port of every machine, the chief first, to train on all of them (or set TF_CONFIG); "
                         "run the same command on each with its --task_index")
     p.add_argument("--task_index", type=bounded_int(0, 10_000), default=0, help="this machine's place in --cluster")
-    p.add_argument("--probe_seconds", type=bounded_float(0.0, 3600.0), default=ParallelConfig.probe_seconds,
-                   help="with --cluster: how often a worker checks that the chief still answers; a worker stops "
-                        "within two probes of the chief's death")
     p.add_argument("--measure", action="store_true",
                    help="with --phase compare: first measure each run whose checkpoint its metrics.json has not "
                         "measured (missing, or older), rewriting that metrics.json; without it compare only reads")
     p.add_argument("--report_dir", default=None,
-                   help=f"with --phase compare: where the report goes (default: {folders.result_dir}/compare_<dataset> "
+                   help=f"with --phase compare: where the report goes (default: {Folders.result_dir}/compare_<dataset> "
                         "wherever the runs' results are read from, which compare writes into only with --measure)")
-    p.add_argument("--checkpoint_dir", default=folders.checkpoint_dir, help="checkpoints go in <this>/<model_dir>")
-    p.add_argument("--result_dir", default=folders.result_dir, help="images and CSV logs go in <this>/<model_dir>")
-    p.add_argument("--log_dir", default=folders.log_dir, help="TensorBoard logs go in <this>/<model_dir>")
-    p.add_argument("--data_dir", default=folders.data_dir, help="datasets live in <this>/<dataset>")
     return p
 
 

@@ -112,7 +112,7 @@ def test_help_shows_every_flag_with_its_default():
                           ("--checkpoint_dir", "checkpoint"), ("--result_dir", "results"),
                           ("--log_dir", "logs"), ("--data_dir", "data"), ("--learning_rate", "0.0002"),
                           ("--beta1", "0.5"), ("--save_every", "500"), ("--num_samples", "64")]:
-        after_flag = text[text.index(flag + " "):]
+        after_flag = text[text.index(f"{flag} {flag[2:].upper()} "):]
         assert after_flag[after_flag.index("(default: "):].startswith(f"(default: {default})"), flag
 
 
@@ -132,7 +132,8 @@ def test_main_takes_each_exit_status_from_the_exception(monkeypatch, capsys, sta
 
 def test_the_literal_step_is_called_the_frameworks_not_the_articles():
     text = " ".join(main.build_parser().format_help().split("options:")[1].split())
-    literal = text[text.index("--train_step"):text.index("--precision")]
+    start = text.index("--train_step {")
+    literal = text[start:text.index(" --", start + 2)]
     assert "framework's" in literal and "article's" not in literal
 
 
