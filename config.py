@@ -253,43 +253,65 @@ def weights_width(weights):
         return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Tag:
+    """How one ModelConfig field names a run's folder: a tag for a value off the default, read back by read."""
+
+    field: str
+    prefix: str  # a flag's whole tag; a number's or a choice's text before the value
+    kind: str = "number"  # "number", "flag" (a bool, True) or "choice" (the choice's name after the prefix)
+    models: Tuple[str, ...] = MODEL_NAMES  # the models whose folders it names
+    attribute: Optional[str] = None  # the config's attribute written, when not the field (an effective rate)
+
+    def write(self, config, default):
+        """The tag of config's value, or None at default's."""
+        name = self.attribute or self.field
+        value = getattr(config, name)
+        if config.gan_type not in self.models or value == getattr(default, name):
+            return None
+        return self.prefix if self.kind == "flag" else self.prefix + (value if self.kind == "choice" else
+                                                                     _number(value))
+
+    def read(self, tag):
+        """The field's value that tag names, or None when it names none."""
+        if self.kind == "flag":
+            return True if tag == self.prefix else None
+        if not tag.startswith(self.prefix) or tag == self.prefix:
+            return None
+        text = tag[len(self.prefix):]
+        if self.kind == "choice":
+            return text if text in ModelConfig.__dataclass_fields__[self.field].metadata["choices"] else None
+        number = int if isinstance(ModelConfig.__dataclass_fields__[self.field].default, int) else float
+        try:
+            return number(text)
+        except ValueError:
+            return None
+
+
+# Every tag a run's folder name may carry, in the order model_dir writes them, after "paper" (PAPER_RECIPE's).
+TAGS = (Tag("loss", "", "choice"), Tag("spectral_norm", "sn", "flag"), Tag("sn_nets", "sn", "choice"),
+        Tag("attention", "att", "choice", models=("SAGAN",)), Tag("lr_d", "lrd", attribute="d_learning_rate"),
+        Tag("lr_g", "lrg", attribute="g_learning_rate"), Tag("beta1", "b1"), Tag("beta2", "b2"),
+        Tag("ema_decay", "ema"), Tag("ema_warmup", "emawarmup", "flag"), Tag("lr_decay_start", "lrdecay"),
+        Tag("d_steps", "dsteps"), Tag("conditional", "cond", "flag"))
+PAPER_TAG = "paper"
+
+
+def _paper_fields(config):
+    """The PAPER_RECIPE fields that config's "paper" tag stands for, or {} when it does not take that tag: every
+    value of the recipe (the effective rates), and for SAGAN the paper's block."""
+    values = dict(loss=config.loss, spectral_norm=config.spectral_norm, lr_d=config.d_learning_rate,
+                  lr_g=config.g_learning_rate, beta1=config.beta1, beta2=config.beta2, attention=config.attention)
+    covered = {k for k in PAPER_RECIPE if k != "attention" or config.gan_type != "GAN"}
+    return covered if all(values[k] == PAPER_RECIPE[k] for k in covered) else set()
+
+
 def recipe_tags(config):
-    """The non-default training choices of config as short tags, in a fixed order; [] for the article's."""
+    """The non-default training choices of config as short tags (TAGS), in a fixed order; [] for the article's."""
     default = ModelConfig(config.gan_type)
-    fields = dict(loss=config.loss, spectral_norm=config.spectral_norm, lr_d=config.d_learning_rate,
-                  lr_g=config.g_learning_rate, beta1=config.beta1, beta2=config.beta2)
-    tags = []
-    if all(fields[k] == v for k, v in PAPER_RECIPE.items() if k in fields) and \
-            (config.gan_type == "GAN" or config.attention == "paper"):
-        tags.append("paper")
-        fields = {k: v for k, v in fields.items() if k not in PAPER_RECIPE}
-        attention_named = True
-    else:
-        attention_named = False
-    for key, tag, default_value in (("loss", "hinge", "bce"), ("spectral_norm", "sn", False)):
-        if key in fields and fields[key] != default_value:
-            tags.append(tag)
-    if config.sn_nets != default.sn_nets:
-        tags.append("sn" + config.sn_nets)
-    if config.gan_type != "GAN":
-        if config.attention != default.attention and not attention_named:
-            tags.append("att" + config.attention)
-    for key, prefix, default_value in (("lr_d", "lrd", default.d_learning_rate),
-                                       ("lr_g", "lrg", default.g_learning_rate),
-                                       ("beta1", "b1", default.beta1), ("beta2", "b2", default.beta2)):
-        if key in fields and fields[key] != default_value:
-            tags.append(prefix + _number(fields[key]))
-    if config.ema_decay != default.ema_decay:
-        tags.append("ema" + _number(config.ema_decay))
-    if config.ema_warmup:
-        tags.append("emawarmup")
-    if config.lr_decay_start is not None:
-        tags.append("lrdecay" + _number(config.lr_decay_start))
-    if config.d_steps != default.d_steps:
-        tags.append(f"dsteps{config.d_steps}")
-    if config.conditional:
-        tags.append("cond")
-    return tags
+    paper = _paper_fields(config)
+    tags = [PAPER_TAG] if paper else []
+    return tags + [t for t in (tag.write(config, default) for tag in TAGS if tag.field not in paper) if t is not None]
 
 
 def model_dir(config):
@@ -307,33 +329,18 @@ def model_dir(config):
 _SUFFIX_PRECISION = {suffix: precision for precision, suffix in PRECISION_SUFFIX.items()}
 _MODEL_DIR = re.compile(rf"^({'|'.join(MODEL_NAMES)})_({'|'.join(map(re.escape, DATASETS))})_(\d+)_(\d+)"
                         rf"(?:_seed(\d+))?((?:_[a-z][a-z0-9.e+-]*)*?)({'|'.join(map(re.escape, _SUFFIX_PRECISION))})$")
-_NUMBER_TAGS = {"lrd": "lr_d", "lrg": "lr_g", "b1": "beta1", "b2": "beta2", "ema": "ema_decay",
-                "lrdecay": "lr_decay_start", "dsteps": "d_steps"}
-
-
 def _parse_tag(tag, fields):
-    """Add the fields a tag names; False for a tag model_dir never writes."""
-    if tag == "paper":
-        fields.update(PAPER_RECIPE)
-        if fields["gan_type"] == "GAN":
-            del fields["attention"]
-    elif tag.startswith("sn") and tag[2:] in SN_NETS[1:]:
-        fields["sn_nets"] = tag[2:]
-    elif tag in ("hinge", "sn"):
-        fields.update(loss="hinge") if tag == "hinge" else fields.update(spectral_norm=True)
-    elif tag.startswith("att") and tag[3:] in ATTENTION_BLOCKS:
-        fields["attention"] = tag[3:]
-    elif tag == "emawarmup":
-        fields["ema_warmup"] = True
-    elif tag == "cond":
-        fields["conditional"] = True
-    else:
-        prefix = next((p for p in sorted(_NUMBER_TAGS, key=len, reverse=True) if tag.startswith(p)), None)
-        try:
-            fields[_NUMBER_TAGS[prefix]] = (int if prefix == "dsteps" else float)(tag[len(prefix):])
-        except (KeyError, TypeError, ValueError):
-            return False
-    return True
+    """Add the fields a tag names (TAGS, read back); False for a tag model_dir never writes."""
+    if tag == PAPER_TAG:
+        fields.update({k: v for k, v in PAPER_RECIPE.items() if k != "attention" or fields["gan_type"] != "GAN"})
+        return True
+    # a flag's exact tag first, then the longest prefix: emawarmup is not ema, lrdecay is not lrd
+    for entry in sorted(TAGS, key=lambda t: (t.kind != "flag", -len(t.prefix))):
+        value = entry.read(tag)
+        if value is not None and fields["gan_type"] in entry.models:
+            fields[entry.field] = value
+            return True
+    return False
 
 
 def parse_model_dir(name):
