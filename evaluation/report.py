@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 
-from config import MODEL_NAMES, SCALE_FIELDS
+from config import MODEL_NAMES, SCALE_FIELDS, WIDTH_WEIGHTS, weights_width
 from evaluation.evaluate import WEIGHT_SUFFIXES, read_result
 from common.interrupts import replaced_atomically
 from training.runlog import STEP_LOG, TRAIN_LOG, read_csv
@@ -240,6 +240,7 @@ def write_report(runs, comparisons, parameter_counts, out_dir, log=print, models
                   "|---|---|" + "---|" * len(columns)]
         lines += [f"| {name} | {weights} | " + " | ".join(cells.get(key, "—") for key, _ in columns) + " |"
                   for name, weights, cells in rows]
+    lines += _widths(runs)
     lines += _figures(runs, out_dir)
     lines += ["## Cost", "", "| | trainable parameters (G / D) | median seconds per epoch | trained on |",
               "|---|---|---|---|"]
@@ -360,6 +361,37 @@ def _remove_stale(out_dir, name):
     path = os.path.join(out_dir, name)
     if os.path.exists(path):
         os.remove(path)
+
+
+def _widths(runs):
+    """The section on the averages of G by width (--ema_widths), from metrics.json: for each configuration that
+    measured them, the FCD multiple of the averaged G (--ema_decay) and of each width, mean ± std over its seeds,
+    and the width that reads lowest; [] when no run measured a width."""
+    rows = []
+    for label, seeds in runs.items():
+        results = [read_result(folder) or {} for folder in seeds.values()]
+        keys = sorted({key for r in results for key in r if key.startswith("model_" + WIDTH_WEIGHTS)},
+                      key=lambda key: weights_width(key[len("model_"):]))
+        if not keys:
+            continue
+        values = {key: [r[key]["fcd_multiple"] for r in results if "fcd_multiple" in r.get(key, {})]
+                  for key in ["model_ema"] + keys}
+        stats = {key: (*mean_std(v), len(v)) for key, v in values.items() if v}
+        best = min(keys, key=lambda key: stats[key][0])
+        rows.append((label, len(results), stats, keys, best))
+    if not rows:
+        return []
+    lines = ["", "## The averaged G by width", "",
+             "FCD as a multiple of the floor, mean ± std over seeds (metrics.json, --phase eval), of the averaged G "
+             "(--ema_decay) and of each power-function average (--ema_widths, EDM2's sigma_rel), the lowest in bold "
+             "among the widths:", ""]
+    for label, count, stats, keys, best in rows:
+        header = ["averaged G"] + ["σ " + key[len("model_" + WIDTH_WEIGHTS):] for key in keys]
+        cells = [_cell(stats["model_ema"]) if "model_ema" in stats else "—"] + [
+            ("**" + _cell(stats[key]) + "**") if key == best else _cell(stats[key]) for key in keys]
+        lines += [f"**{label}** ({count} seed{'s' if count > 1 else ''})", "", "| " + " | ".join(header) + " |",
+                  "|" + "---|" * len(header), "| " + " | ".join(cells) + " |", ""]
+    return lines
 
 
 def _figures(runs, out_dir):

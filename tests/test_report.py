@@ -52,6 +52,27 @@ def test_each_comparison_row_names_its_sides_in_the_order_of_its_difference(tmp_
     assert not any("SAGAN against SAGAN" in name for name, _ in fcd)
 
 
+def test_the_averaged_g_by_width_shows_each_width_over_seeds_and_bolds_the_lowest(tmp_path):
+    runs = {}
+    for seed, multiples in enumerate(((2.0, 1.9, 1.7, 2.2), (2.2, 2.1, 1.9, 2.4))):
+        folder = tmp_path / f"GAN{seed}"
+        fake_run(folder, 30.0, 10.0)
+        metrics = json.loads((folder / "metrics.json").read_text())
+        metrics["model_ema"]["fcd_multiple"] = multiples[0]
+        for width, multiple in zip(("0.05", "0.1", "0.2"), multiples[1:]):
+            metrics[f"model_ema_sigma{width}"] = {**metrics["model_ema"], "fcd_multiple": multiple}
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        runs.setdefault("GAN", {})[seed] = str(folder)
+    fake_run(tmp_path / "SAGAN", 25.0, 12.0)  # measured no width: not in the section
+    runs["SAGAN"] = {0: str(tmp_path / "SAGAN")}
+    text = report.write_report(runs, [], {"GAN": (1, 2), "SAGAN": (3, 4)}, str(tmp_path / "report"),
+                               log=lambda *a: None)
+    section = text[text.index("## The averaged G by width"):text.index("## ", text.index("by width") + 1)]
+    assert "| averaged G | σ 0.05 | σ 0.1 | σ 0.2 |" in section
+    assert "| 2.100 ± 0.141 | 2.000 ± 0.141 | **1.800 ± 0.141** | 2.300 ± 0.141 |" in section
+    assert "**GAN** (2 seeds)" in section and "SAGAN" not in section
+
+
 def verdict_column(text, metric):
     """{(comparison, weights): cell} of one metric's column of the report's verdict table."""
     lines = text[text.index("## What the numbers say"):].splitlines()
