@@ -19,10 +19,8 @@ from training.losses import LOSSES
 from training.schedules import SCHEDULES
 from ops import ATTENTION_MAPS, ATTENTION_SCALES, ATTENTION_SHARES, BN_BATCH_STATISTICS, BN_MOVING_AVERAGES
 from ops import LOCAL_STATISTICS, BatchNorm, bn, conv2d, deconv2d, linear, lrelu
-from extensions import mixed_precision, spectral_norm
-from extensions import conditional
+from extensions import conditional, mixed_precision, spectral_norm
 from extensions.spectral_norm import SN_U, SN_U_NEXT
-
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -43,11 +41,7 @@ def attention_blocks(net, built):
 
 
 class GAN:
-    """Vanilla GAN.
-
-    G: z(62)-FC1024_BR-FC7x7x128_BR-(64)4dc2s_BR-(1)4dc2s_S
-    D: (64)4c2s_L-(128)4c2s_BL-FC1024_BL-FC1
-    """
+    """Vanilla GAN, the framework's: its architecture strings are config.architecture's."""
     model_name = "GAN"
 
     def __init__(self, config, placement=replicas.ONE_DEVICE):
